@@ -1,0 +1,34 @@
+"""Amazon access layer of sale_amazon_spapi: every call to Amazon goes through here.
+
+No Odoo import anywhere in this package, so it can be used and tested alone.
+"""
+
+from .errors import AmazonError, ThrottledError, MESSAGES, redact
+from .pacing import Pacer, TokenBucket, USAGE_PLANS
+from .orders import INCLUDED_DATA, OrdersPage
+from .client import (
+    LWA_URL,
+    ROTATION_SCOPE,
+    AmazonClient,
+    ChannelConfig,
+    invalidate_access_tokens,
+)
+from . import custom
+
+__all__ = [
+    "INCLUDED_DATA",
+    "LWA_URL",
+    "MESSAGES",
+    "ROTATION_SCOPE",
+    "USAGE_PLANS",
+    "AmazonClient",
+    "AmazonError",
+    "ChannelConfig",
+    "OrdersPage",
+    "Pacer",
+    "ThrottledError",
+    "TokenBucket",
+    "custom",
+    "invalidate_access_tokens",
+    "redact",
+]
