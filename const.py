@@ -1,0 +1,52 @@
+# Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
+"""Fixed Amazon tables the models rely on."""
+
+# SP-API regions: (label, selling partner API host, AWS region of the host).
+REGIONS = {
+    "na": ("North America", "https://sellingpartnerapi-na.amazon.com", "us-east-1"),
+    "eu": ("Europe", "https://sellingpartnerapi-eu.amazon.com", "eu-west-1"),
+    "fe": ("Far East", "https://sellingpartnerapi-fe.amazon.com", "us-west-2"),
+}
+
+# Seller Central domains, keyed like the marketplace codes: (label, region).
+SELLER_CENTRAL_DOMAINS = {
+    "AE": ("United Arab Emirates (amazon.ae)", "eu"),
+    "AU": ("Australia (amazon.com.au)", "fe"),
+    "BE": ("Belgium (amazon.com.be)", "eu"),
+    "BR": ("Brazil (amazon.com.br)", "na"),
+    "CA": ("Canada (amazon.ca)", "na"),
+    "DE": ("Germany (amazon.de)", "eu"),
+    "EG": ("Egypt (amazon.eg)", "eu"),
+    "ES": ("Spain (amazon.es)", "eu"),
+    "FR": ("France (amazon.fr)", "eu"),
+    "IE": ("Ireland (amazon.ie)", "eu"),
+    "IN": ("India (amazon.in)", "eu"),
+    "IT": ("Italy (amazon.it)", "eu"),
+    "JP": ("Japan (amazon.co.jp)", "fe"),
+    "MX": ("Mexico (amazon.com.mx)", "na"),
+    "NL": ("Netherlands (amazon.nl)", "eu"),
+    "PL": ("Poland (amazon.pl)", "eu"),
+    "SA": ("Saudi Arabia (amazon.sa)", "eu"),
+    "SE": ("Sweden (amazon.se)", "eu"),
+    "SG": ("Singapore (amazon.sg)", "fe"),
+    "TR": ("Turkey (amazon.com.tr)", "eu"),
+    "UK": ("United Kingdom (amazon.co.uk)", "eu"),
+    "US": ("United States (amazon.com)", "na"),
+    "ZA": ("South Africa (amazon.co.za)", "eu"),
+}
+
+# Amazon calls the United Kingdom "UK"; ISO 3166 says "GB". Both are accepted.
+COUNTRY_CODE_ALIASES = {"GB": "UK"}
+
+DEFAULT_LWA_AUTH_URL = "https://api.amazon.com/auth/o2/token"
+
+# Credential lifetimes (days), from Amazon's SP-API documentation.
+REFRESH_TOKEN_VALIDITY_DAYS = 365
+CLIENT_SECRET_VALIDITY_DAYS = 180
+CLIENT_SECRET_OVERLAP_DAYS = 7
+
+# Credential formats, checked on the channel form.
+CLIENT_ID_PREFIX = "amzn1.application-oa2-client."
+REFRESH_TOKEN_PREFIX = "Atzr|"
+ROLE_ARN_PATTERN = r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
+SELLER_ID_PATTERN = r"^[A-Z0-9]{10,16}$"

@@ -1,0 +1,7 @@
+-- disable Amazon channels and blank their credentials
+UPDATE amazon_account
+   SET enabled = false,
+       lwa_client_secret = NULL,
+       lwa_refresh_token = NULL,
+       aws_access_key_id = NULL,
+       aws_secret_access_key = NULL;

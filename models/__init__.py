@@ -1,0 +1,2 @@
+from . import amazon_marketplace
+from . import amazon_account

@@ -1,0 +1,46 @@
+# Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
+
+from odoo import fields, models
+
+from .. import const
+
+
+class AmazonMarketplace(models.Model):
+    _name = "amazon.marketplace"
+    _description = "Amazon Marketplace"
+    _order = "region, name"
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(
+        required=True,
+        help="Amazon's two-letter code of the marketplace (UK for the United Kingdom).",
+    )
+    country_id = fields.Many2one("res.country", required=True)
+    marketplace_id = fields.Char(string="Marketplace ID", required=True)
+    region = fields.Selection(
+        selection=[(key, label) for key, (label, _host, _aws) in const.REGIONS.items()],
+        required=True,
+    )
+    api_endpoint = fields.Char(
+        string="SP-API Endpoint",
+        required=True,
+        help="Selling Partner API host of the region.",
+    )
+    seller_central_url = fields.Char(string="Seller Central URL", required=True)
+    amazon_domain = fields.Char(required=True)
+    currency_id = fields.Many2one("res.currency", required=True)
+    tax_included = fields.Boolean(
+        string="Prices Include Tax",
+        help="Whether prices shown to buyers on this marketplace include taxes "
+        "(VAT/GST).",
+    )
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        (
+            "marketplace_id_unique",
+            "UNIQUE(marketplace_id)",
+            "An Amazon marketplace ID must be unique.",
+        ),
+        ("code_unique", "UNIQUE(code)", "An Amazon marketplace code must be unique."),
+    ]
