@@ -514,7 +514,17 @@ class _ChannelClientMixin:
                 status=res.status_code,
             )
         self.last_json = body
-        return super()._check_response(res, res_no_data, bulk, wrap_list)
+        try:
+            return super()._check_response(res, res_no_data, bulk, wrap_list)
+        except (AttributeError, TypeError, IndexError, KeyError):
+            # e.g. a JSON list or scalar where the library expects an object.
+            raise AmazonError(
+                "malformed",
+                params={"detail": "the reply has an unexpected structure"},
+                request_id=_request_id(res.headers),
+                status=res.status_code,
+                retryable=True,
+            ) from None
 
 
 class _OrdersApi(_ChannelClientMixin, OrdersV20260101):

@@ -138,10 +138,16 @@ def _node_fields(node, surface, fields, depth=0):
     node_type = str(node.get("type") or "")
     label = node.get("label") or node.get("name")
     if node_type == "TextCustomization":
-        font, color = _font_and_color(node)
+        font, color, fill = _font_and_color(node)
         fields.append(
             _field(
-                label, node.get("inputValue"), "text", surface, font=font, color=color
+                label,
+                node.get("inputValue"),
+                "text",
+                surface,
+                font=font,
+                color=color,
+                fill=fill,
             )
         )
         return

@@ -1,0 +1,242 @@
+import io
+import json
+import zipfile
+
+import pytest
+
+from amazon import AmazonError
+from amazon.custom import parse_customization_zip
+
+SPEC = {
+    "text": "Anna & Ben",
+    "color": "Red",
+    "font": "Lobster",
+    "option": "Matte",
+    "image": "photo.png",
+}
+
+
+def _zip(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            if not isinstance(content, bytes | str):
+                content = json.dumps(content)
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _amazon_document():
+    """Layout of a real download: customizationInfo → version3.0 → surfaces."""
+    return {
+        "orderId": "028-1234567-1234567",
+        "orderItemId": "12345678901234",
+        "asin": "B0TESTASIN",
+        "title": "Engraved mug",
+        "quantity": 1,
+        "customizationInfo": {
+            "version3.0": {
+                "surfaces": [
+                    {
+                        "name": "Front",
+                        "areas": [
+                            {
+                                "customizationType": "TextPrinting",
+                                "name": "Line 1",
+                                "label": "First line",
+                                "text": "Happy  birthday\nGrandma",
+                                "fontFamily": "Arial",
+                                "colorName": "Gold",
+                                "fill": "#FFD700",
+                            },
+                            {
+                                "customizationType": "Options",
+                                "name": "Size",
+                                "label": "Size",
+                                "optionValue": "Large",
+                            },
+                        ],
+                    },
+                    {
+                        "name": "Back",
+                        "areas": [
+                            {
+                                "customizationType": "ImagePrinting",
+                                "name": "Photo",
+                                "label": "Your photo",
+                                "image": {
+                                    "imageName": "a1b2.jpg",
+                                    "buyerFilename": "me.jpg",
+                                },
+                            },
+                            {
+                                "customizationType": "TextPrinting",
+                                "label": "Empty line",
+                                "text": "",
+                            },
+                        ],
+                    },
+                ]
+            }
+        },
+    }
+
+
+def test_real_layout_minimum():
+    data = _zip({"1.json": _amazon_document(), "a1b2.jpg": b"\xff\xd8jpeg"})
+    result = parse_customization_zip(data)
+    assert result["text"] == "First line: Happy birthday Grandma\nSize: Large"
+    assert result["fields"] == [
+        {
+            "label": "First line",
+            "value": "Happy birthday Grandma",
+            "kind": "text",
+            "surface": "Front",
+            "font": "Arial",
+            "color": "Gold",
+            "fill": "#FFD700",
+        },
+        {"label": "Size", "value": "Large", "kind": "option", "surface": "Front"},
+    ]
+    assert result["images"] == ["a1b2.jpg"]
+
+
+def test_real_layout_medium_and_maximum():
+    data = _zip({"1.json": _amazon_document(), "a1b2.jpg": b"\xff\xd8jpeg"})
+    medium = parse_customization_zip(data, level="medium")
+    assert medium["text"].splitlines() == [
+        "First line: Happy birthday Grandma (font Arial, colour Gold)",
+        "Size: Large",
+        "Your photo: a1b2.jpg",
+    ]
+    maximum = parse_customization_zip(data, level="maximum")
+    assert maximum["text"].splitlines() == [
+        "Product: Engraved mug / B0TESTASIN × 1",
+        "[Front]",
+        "First line: Happy birthday Grandma (font Arial, colour Gold #FFD700)",
+        "Size: Large",
+        "[Back]",
+        "Your photo: a1b2.jpg (uploaded as me.jpg)",
+        "Empty line: ",
+        "Files: a1b2.jpg",
+    ]
+    assert {f["kind"] for f in maximum["fields"]} == {"text", "option", "image"}
+
+
+def test_fake_server_zip_all_levels():
+    from fake_amazon.custom_zip import build_zip
+
+    order = {"orderId": "028-1"}
+    item = {
+        "orderItemId": "OI-9",
+        "quantityOrdered": 2,
+        "product": {"asin": "B0X", "title": "Mug", "sellerSku": "MUG-1"},
+    }
+    data = build_zip(order, item, SPEC)
+    minimum = parse_customization_zip(data, "minimum")
+    assert minimum["text"] == "Your text: Anna & Ben\nChoose a finish: Matte"
+    assert "photo.png" in minimum["images"]
+    medium = parse_customization_zip(data, "medium")["text"]
+    assert "Your text: Anna & Ben (font Lobster, colour Red)" in medium
+    assert "Upload your photo: photo.png" in medium
+    maximum = parse_customization_zip(data, "maximum")["text"]
+    assert maximum.startswith("Product: Mug / B0X / MUG-1 × 2")
+    assert "uploaded as IMG_0042.png" in maximum
+
+
+def test_legacy_tree_only():
+    document = {
+        "customizationData": {
+            "type": "ContainerCustomization",
+            "children": [
+                {
+                    "type": "PlacementContainerCustomization",
+                    "name": "Lid",
+                    "children": [
+                        {
+                            "type": "TextCustomization",
+                            "label": "Engraving",
+                            "inputValue": "J + M",
+                            "children": [
+                                {
+                                    "type": "FontCustomization",
+                                    "fontSelection": {"family": "Times"},
+                                },
+                                {
+                                    "type": "ColorCustomization",
+                                    "colorSelection": {
+                                        "name": "Black",
+                                        "value": "#000",
+                                    },
+                                },
+                            ],
+                        },
+                        {
+                            "type": "OptionCustomization",
+                            "label": "Wood",
+                            "optionSelection": {"name": "oak", "label": "Oak"},
+                        },
+                        {
+                            "type": "ImageCustomization",
+                            "label": "Logo",
+                            "image": {"imageName": "logo.png"},
+                        },
+                    ],
+                }
+            ],
+        }
+    }
+    result = parse_customization_zip(_zip({"x.json": document}), "medium")
+    assert result["text"].splitlines() == [
+        "Engraving: J + M (font Times, colour Black)",
+        "Wood: Oak",
+        "Logo: logo.png",
+    ]
+    assert result["fields"][0]["surface"] == "Lid"
+
+
+def test_several_json_documents_and_bom():
+    first = json.dumps(_amazon_document()).encode("utf-8-sig")
+    second = {
+        "customizationData": {
+            "type": "TextCustomization",
+            "label": "Note",
+            "inputValue": "Ciao",
+        }
+    }
+    data = _zip({"a.json": first, "b.json": second, "__MACOSX/._a.json": b"junk"})
+    text = parse_customization_zip(data)["text"]
+    assert text.splitlines()[-1] == "Note: Ciao"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"not a zip at all", "not a ZIP"),
+        (_zip({"readme.txt": "hi"}), "no customisation data"),
+        (_zip({"a.json": "{broken"}), "not valid JSON"),
+        (_zip({"a.json": "[1, 2]"}), "not an object"),
+    ],
+)
+def test_unreadable_archives(data, message):
+    with pytest.raises(AmazonError) as info:
+        parse_customization_zip(data)
+    assert info.value.code == "customization"
+    assert message in str(info.value)
+
+
+def test_zip_bomb_is_refused(monkeypatch):
+    monkeypatch.setattr("amazon.custom.MAX_UNCOMPRESSED", 1000)
+    data = _zip({"a.json": json.dumps({"pad": "x" * 5000})})
+    with pytest.raises(AmazonError, match="too large"):
+        parse_customization_zip(data)
+    monkeypatch.setattr("amazon.custom.MAX_MEMBERS", 2)
+    data = _zip({f"{n}.json": "{}" for n in range(3)})
+    with pytest.raises(AmazonError, match="too many"):
+        parse_customization_zip(data)
+
+
+def test_bad_level():
+    with pytest.raises(ValueError):
+        parse_customization_zip(b"PK", level="all")
