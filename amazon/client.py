@@ -260,8 +260,12 @@ def error_from_response(response, body, operation=None):
         err.request_sent = status != 503
         return err
     code = {400: "bad_request", 401: "forbidden", 403: "forbidden", 404: "not_found"}
+    code = code.get(status, "http_error")
+    lowered = detail.lower()
+    if status == 400 and "paginationtoken" in lowered and "expired" in lowered:
+        code = "pagination_expired"
     err = AmazonError(
-        code.get(status, "http_error"),
+        code,
         params={"detail": detail, "status": status},
         request_id=request_id,
         status=status,

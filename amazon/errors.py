@@ -73,6 +73,11 @@ MESSAGES = {
         "marketplaces, and that the seller authorisation is still valid. "
         "Amazon said: %(detail)s"
     ),
+    "pagination_expired": _lt(
+        "Amazon no longer accepts the saved page of the order search (page "
+        "tokens expire after 24 hours); the search restarts from the last "
+        "synchronised point. Amazon said: %(detail)s"
+    ),
     "not_found": _lt(
         "Amazon does not know the requested resource (HTTP 404). Amazon said: "
         "%(detail)s"
