@@ -5,10 +5,11 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize, email_split
 
 from .. import const
+from ..amazon import AmazonClient, AmazonError, ChannelConfig
 
 # Fields holding credentials: readable by administrators only, never copied,
 # blanked by data/neutralize.sql.
@@ -412,3 +413,46 @@ class AmazonAccount(models.Model):
             self.marketplace_ids = self.marketplace_ids.filtered(
                 lambda m: m.region == self.region
             )
+
+    # === BUSINESS METHODS - AMAZON ACCESS === #
+
+    def _get_amazon_endpoint(self):
+        self.ensure_one()
+        return self.sudo().sp_api_endpoint or const.REGIONS[self.region][1]
+
+    def _get_amazon_config(self, **overrides):
+        """Return the access layer's view of this channel's credentials.
+
+        Secrets are read as superuser: users allowed to run an import need not be
+        allowed to read the credentials.
+        """
+        self.ensure_one()
+        account = self.sudo()
+        values = {
+            "client_id": account.lwa_client_id or "",
+            "client_secret": account.lwa_client_secret or "",
+            "refresh_token": account.lwa_refresh_token or None,
+            "lwa_url": account.lwa_auth_url or const.DEFAULT_LWA_AUTH_URL,
+            "endpoint": self._get_amazon_endpoint(),
+            "marketplace_ids": tuple(account.marketplace_ids.mapped("marketplace_id")),
+            "region": const.REGIONS[account.region][2],
+        }
+        values.update(overrides)
+        return ChannelConfig(**values)
+
+    def _get_amazon_client(self, max_wait=5.0, **overrides):
+        self.ensure_one()
+        return AmazonClient(self._get_amazon_config(**overrides), max_wait=max_wait)
+
+    def _amazon_error_message(self, error):
+        """Translated, secret-free text of an access-layer error."""
+        return error.render(self.env._)
+
+    def _amazon_call(self, method, *args, client=None, **kwargs):
+        """Call ``method`` of an access-layer client; failures become UserError."""
+        self.ensure_one()
+        client = client or self._get_amazon_client()
+        try:
+            return getattr(client, method)(*args, **kwargs)
+        except AmazonError as error:
+            raise UserError(self._amazon_error_message(error)) from None
