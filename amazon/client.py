@@ -311,6 +311,7 @@ class LwaTokenClient(AccessTokenClient):
         self._transport.close()
         self._transport = HttpxTransport(client=_httpx_client(config, http_transport))
         self._redirect_uri = None
+        self._last_key = None
         logsafe.remember_secret(self.cred.client_secret)
         logsafe.remember_secret(self.cred.refresh_token)
 
@@ -386,7 +387,7 @@ class LwaTokenClient(AccessTokenClient):
     def get_auth(self) -> AccessTokenResponse:
         if not self.cred.refresh_token:
             raise AmazonError("not_authorized")
-        key = self._get_cache_key()
+        key = self._last_key = self._get_cache_key()
         token = TOKEN_CACHE.get(key)
         if token is None:
             token = self._fetch(self.data)
@@ -395,7 +396,7 @@ class LwaTokenClient(AccessTokenClient):
 
     def get_grantless_auth(self, scope=ROTATION_SCOPE) -> AccessTokenResponse:
         # Unlike the library, never clear() other apps' grantless tokens.
-        key = self._get_cache_key(scope)
+        key = self._last_key = self._get_cache_key(scope)
         token = TOKEN_CACHE.get(key)
         if token is None:
             token = self._fetch(self.grantless_data(scope))
@@ -411,7 +412,8 @@ class LwaTokenClient(AccessTokenClient):
         return AccessTokenResponse(**token)
 
     def drop_cached(self):
-        TOKEN_CACHE.drop(self._get_cache_key())
+        """Forget the token last handed out (Amazon said it is no good)."""
+        TOKEN_CACHE.drop(self._last_key or self._get_cache_key())
 
     def _auth_code_request_body(self, auth_code):
         body = super()._auth_code_request_body(auth_code)
@@ -656,11 +658,12 @@ class AmazonClient:
 
     def _call(self, operation, api, func, idempotent=True):
         attempt = 0
-        token_renewed = False
+        token_renewed = skip_pacing = False
         while True:
             attempt += 1
-            if operation:
+            if operation and not skip_pacing:
                 self.pacer.acquire(operation, self.max_wait, self.sleep)
+            skip_pacing = False
             if api is not None:
                 api.operation = operation
             try:
@@ -688,7 +691,9 @@ class AmazonClient:
                     # Amazon rejected a token we still had cached (revoked or
                     # expired early): fetch a fresh one once.
                     api.token_client.drop_cached()
-                    token_renewed = True
+                    # Amazon refused the request before its rate limiter
+                    # counted it: do not pay a pacing token twice.
+                    token_renewed = skip_pacing = True
                     attempt -= 1
                     continue
                 can_repeat = idempotent or not getattr(err, "request_sent", True)

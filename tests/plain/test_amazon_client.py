@@ -712,6 +712,21 @@ def test_rotate_client_secret_is_grantless(stub):
     assert len(stub.lwa_forms()) == 3
 
 
+def test_rotation_renews_a_rejected_grantless_token(stub):
+    clock = FakeClock()
+    client = make_client(stub, clock=clock)
+    client.rotate_client_secret()
+    clock.now += 60  # one rotation per minute
+    expired = error_reply(403, "Unauthorized", "The access token has expired.")
+    stub.queue("/applications/2023-11-30/clientSecret", expired)
+    client.rotate_client_secret()
+    assert clock.sleeps == []
+    grants = [f["grant_type"] for f in stub.lwa_forms()]
+    assert grants == ["client_credentials"] * 3
+    tokens = [r.headers["x-amz-access-token"] for r in stub.api_requests()]
+    assert tokens[-1] != tokens[-2]
+
+
 def test_rotation_is_not_repeated_after_a_timeout(stub):
     stub.queue("/applications/2023-11-30/clientSecret", httpx.ReadTimeout("slow"))
     with pytest.raises(AmazonError) as info:
