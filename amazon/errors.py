@@ -105,6 +105,7 @@ MESSAGES = {
 }
 
 REQUEST_ID_TEMPLATE = _lt("Amazon request ID: %(request_id)s")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 class _SafeParams(dict):
@@ -138,6 +139,9 @@ class AmazonError(Exception):
             key: redact(value) if isinstance(value, str) else value
             for key, value in (params or {}).items()
         }
+        # Odoo's env._ formats with a plain dict: every placeholder must exist.
+        for name in _PLACEHOLDER.findall(self.message_template):
+            self.params.setdefault(name, "")
         self.request_id = request_id
         self.status = status
         self.retryable = retryable

@@ -29,6 +29,9 @@ def test_without_request_id_and_missing_params():
     err = AmazonError("bad_request")
     assert "request ID" not in str(err)
     assert "HTTP" in str(err)  # placeholder left empty, no KeyError
+    # Odoo's env._ formats with a plain dict: every placeholder is present.
+    assert err.params == {"status": "", "detail": ""}
+    assert err.render(lambda source, **params: source % params)
 
 
 def test_render_with_translation_function():
