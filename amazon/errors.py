@@ -122,6 +122,12 @@ class AmazonError(Exception):
     the same call may succeed on a later run (throttling, outages, bad replies).
     """
 
+    # Set by the client while mapping: whether Amazon may have processed the
+    # request (repeating a non-idempotent call is only safe when it did not),
+    # and whether Amazon rejected the access token itself (worth one renewal).
+    request_sent = True
+    token_problem = False
+
     def __init__(
         self,
         code,
