@@ -1,15 +1,24 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
+import logging
 import re
-from datetime import timedelta
+from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta, timezone
 from urllib.parse import urlparse
 
-from odoo import api, fields, models
+from odoo import api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize, email_split
 
 from .. import const
-from ..amazon import AmazonClient, AmazonError, ChannelConfig
+from ..amazon import AmazonClient, AmazonError, ChannelConfig, ThrottledError
+
+_logger = logging.getLogger(__name__)
+
+IMPORT_LOCK = "sale_amazon_spapi.import_orders"
+# "Import now" stays within the request; the cron continues a longer backlog.
+IMPORT_NOW_MAX_BATCHES = 5
 
 # Fields holding credentials: readable by administrators only, never copied,
 # blanked by data/neutralize.sql.
@@ -27,6 +36,8 @@ class AmazonAccount(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _check_company_auto = True
     _order = "sequence, name, id"
+    # Amazon's maximum page size: one searchOrders call per 100 orders.
+    _import_page_size = 100
 
     # === General === #
     name = fields.Char(required=True, tracking=True)
@@ -186,6 +197,24 @@ class AmazonAccount(models.Model):
         string="Email Errors To",
         help="Comma-separated addresses receiving the import errors.",
     )
+    sku_concat_labels = fields.Char(
+        string="SKU Concatenation Labels",
+        help="Attribute names, in order, that Amazon SKUs append to the internal "
+        "reference, e.g. 'Colour,Size' for TEE-Red-XL.",
+    )
+    sku_separator = fields.Char(string="SKU Separator", default="-", required=True)
+    sku_map_ids = fields.One2many("amazon.sku.map", "account_id", string="SKU Mapping")
+    last_import_run = fields.Datetime(
+        string="Last Import Run", copy=False, readonly=True
+    )
+    # A search window in progress: where it started, Amazon's upper bound of it and
+    # the page to fetch next, so that a large backlog resumes in the next run.
+    import_window_start = fields.Datetime(copy=False, readonly=True)
+    import_window_end = fields.Datetime(copy=False, readonly=True)
+    import_next_token = fields.Char(copy=False, readonly=True)
+    import_log_ids = fields.One2many("amazon.import.log", "account_id")
+    import_error_count = fields.Integer(compute="_compute_import_error_count")
+    sale_order_count = fields.Integer(compute="_compute_sale_order_count")
 
     # === Credential dates === #
     refresh_token_authorized_on = fields.Date(copy=False, tracking=True)
@@ -266,6 +295,28 @@ class AmazonAccount(models.Model):
             account.client_secret_expires_on = rotated_on and rotated_on + timedelta(
                 days=const.CLIENT_SECRET_VALIDITY_DAYS
             )
+
+    def _compute_import_error_count(self):
+        counts = dict(
+            self.env["amazon.import.log"]._read_group(
+                [("account_id", "in", self.ids), ("state", "=", "error")],
+                ["account_id"],
+                ["__count"],
+            )
+        )
+        for account in self:
+            account.import_error_count = counts.get(account, 0)
+
+    def _compute_sale_order_count(self):
+        counts = dict(
+            self.env["sale.order"]._read_group(
+                [("amazon_account_id", "in", self.ids)],
+                ["amazon_account_id"],
+                ["__count"],
+            )
+        )
+        for account in self:
+            account.sale_order_count = counts.get(account, 0)
 
     # === CONSTRAINT METHODS === #
 
@@ -456,3 +507,407 @@ class AmazonAccount(models.Model):
             return getattr(client, method)(*args, **kwargs)
         except AmazonError as error:
             raise UserError(self._amazon_error_message(error)) from None
+
+    # === ACTION METHODS - ORDERS === #
+
+    def action_import_orders(self):
+        """Import now, in this request, up to a few pages; the cron does the rest."""
+        self.check_access("read")
+        for account in self.sudo():
+            # The import writes what an Amazon user may not write directly
+            # (channel cursor, pricelists, logs); sudo keeps the user as author.
+            account._import_orders(max_batches=IMPORT_NOW_MAX_BATCHES)
+        return True
+
+    def action_view_sale_orders(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
+        action.update(
+            domain=[("amazon_account_id", "=", self.id)],
+            context={"default_amazon_account_id": self.id, "create": False},
+        )
+        return action
+
+    def action_view_import_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sale_amazon_spapi.action_amazon_import_log"
+        )
+        action.update(
+            domain=[("account_id", "=", self.id)],
+            context={"search_default_to_retry": 1},
+        )
+        return action
+
+    # === BUSINESS METHODS - ORDER IMPORT === #
+
+    def _get_amazon_fulfilled_by(self):
+        self.ensure_one()
+        return {
+            "mfn": ("MERCHANT",),
+            "afn": ("AMAZON",),
+            "both": ("MERCHANT", "AMAZON"),
+        }[self.fba_mode]
+
+    def _get_import_start(self):
+        """Where a new search window starts."""
+        self.ensure_one()
+        if self.use_last_import_datetime and self.last_import_datetime:
+            return self.last_import_datetime
+        return fields.Datetime.now() - timedelta(days=self.lookback_days)
+
+    def _is_import_due(self, now):
+        self.ensure_one()
+        return (
+            not self.last_import_run
+            or self.import_next_token
+            or self.last_import_run + timedelta(minutes=self.import_interval) <= now
+        )
+
+    @api.model
+    def _cron_import_orders(self):
+        now = fields.Datetime.now()
+        accounts = self.search([("enabled", "=", True)])
+        due = accounts.filtered(lambda a: a._is_import_due(now))
+        for done, account in enumerate(due, start=1):
+            account._import_orders(commit=self._can_commit())
+            self.env["ir.cron"]._notify_progress(
+                done=done,
+                remaining=len(due) - done + (1 if account.import_next_token else 0),
+            )
+
+    @api.model
+    def _can_commit(self):
+        return not modules.module.current_test
+
+    def _import_orders(self, max_batches=None, commit=False):
+        """Import the orders created or updated since the cursor, page by page.
+
+        Each page (up to 100 orders, one searchOrders call) is processed in a
+        savepoint and committed when ``commit`` is set (cron), together with the
+        resume state, so a crash, a kill or throttling loses at most the page in
+        progress, and the next run takes over from the last committed page. The
+        cursor (Last Imported Datetime) moves only when a window is complete, and
+        then to Amazon's own upper bound of that window.
+
+        :return: Counter of what happened; ``skipped`` says why nothing was done
+        """
+        self.ensure_one()
+        stats = Counter()
+        blocker = self._get_import_blocker()
+        if blocker:
+            _logger.info("Amazon import of channel %s skipped: %s", self.id, blocker)
+            stats["skipped"] = blocker
+            return stats
+        with self._import_lock() as locked:
+            if not locked:
+                _logger.info(
+                    "Amazon import of channel %s is already running: skipped", self.id
+                )
+                stats["skipped"] = self.env._("an import is already running")
+                return stats
+            run_start = fields.Datetime.now()
+            logs_before = self.import_log_ids.filtered(lambda log: log.state == "error")
+            with self._get_amazon_client() as client:
+                self._import_pages(client, stats, max_batches, commit)
+            self.last_import_run = run_start
+            new_errors = (
+                self.import_log_ids.filtered(lambda log: log.state == "error")
+                - logs_before
+            )
+            if new_errors:
+                self._send_error_digest(new_errors)
+            if commit:
+                self.env.cr.commit()
+        if self.import_next_token and max_batches:
+            # The rest of the backlog is for the scheduled job, right away.
+            self.env.ref("sale_amazon_spapi.ir_cron_amazon_import_orders")._trigger()
+        return stats
+
+    def _import_pages(self, client, stats, max_batches, commit):
+        SaleOrder = self.env["sale.order"]
+        window_start = self.import_window_start or self._get_import_start()
+        token = self.import_next_token or None
+        restarted = False
+        batches = 0
+        while True:
+            try:
+                page = client.search_orders(
+                    last_updated_after=window_start,
+                    pagination_token=token,
+                    fulfilled_by=self._get_amazon_fulfilled_by(),
+                    max_results=self._import_page_size,
+                )
+            except ThrottledError as error:
+                stats["throttled"] += 1
+                _logger.info(
+                    "Amazon import of channel %s throttled, resumes next run: %s",
+                    self.id,
+                    error.code,
+                )
+                break
+            except AmazonError as error:
+                if error.code == "pagination_expired" and token and not restarted:
+                    # A page token lives 24 h: search the window again (re-seen
+                    # orders are updated, never duplicated).
+                    token, restarted = None, True
+                    continue
+                self._log_import_error(error)
+                stats["failed"] += 1
+                break
+            stats["calls"] += 1
+            with self.env.cr.savepoint():
+                stats.update(
+                    SaleOrder._amazon_import_batch(
+                        self, page.orders, request_id=page.request_id, client=client
+                    )
+                )
+                # Amazon's bound is aware UTC; Odoo stores naive UTC.
+                window_end = (
+                    page.window_end.astimezone(timezone.utc).replace(tzinfo=None)
+                    if page.window_end
+                    else self.import_window_end
+                )
+                if page.next_token:
+                    self.write(
+                        {
+                            "import_window_start": window_start,
+                            "import_window_end": window_end,
+                            "import_next_token": page.next_token,
+                        }
+                    )
+                else:
+                    self.write(
+                        {
+                            "last_import_datetime": max(
+                                window_end or window_start, window_start
+                            ),
+                            "import_window_start": False,
+                            "import_window_end": False,
+                            "import_next_token": False,
+                        }
+                    )
+            batches += 1
+            if commit:
+                self.env.cr.commit()
+            token = page.next_token
+            if not token or (max_batches and batches >= max_batches):
+                break
+
+    def _get_import_blocker(self):
+        """Why this channel cannot import now (translated), or False."""
+        self.ensure_one()
+        if not self.enabled or not self.active:
+            return self.env._("the channel is disabled")
+        if not self.marketplace_ids:
+            return self.env._("the channel has no marketplace")
+        credentials = self.sudo()
+        if not (
+            credentials.lwa_client_id
+            and credentials.lwa_client_secret
+            and credentials.lwa_refresh_token
+        ):
+            return self.env._("the channel is not authorised yet")
+        if hasattr(self, "_get_credentials_blocker"):
+            return self._get_credentials_blocker()
+        return False
+
+    @contextmanager
+    def _import_lock(self):
+        """Hold the channel's import lock for a whole run, across its commits.
+
+        A transaction-level row lock ends at each per-page commit, so the lock is
+        a PostgreSQL session advisory lock: it survives commits and dies with the
+        connection if the worker is killed.
+        """
+        cr = self.env.cr
+        cr.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s), %s)", [IMPORT_LOCK, self.id]
+        )
+        locked = cr.fetchone()[0]
+        try:
+            yield locked
+        finally:
+            if locked:
+                cr.execute(
+                    "SELECT pg_advisory_unlock(hashtext(%s), %s)",
+                    [IMPORT_LOCK, self.id],
+                )
+
+    def _log_import_error(self, error, order_ref=None, payload=None):
+        self.env["amazon.import.log"].create(
+            {
+                "account_id": self.id,
+                "amazon_order_ref": order_ref,
+                "message": self._amazon_error_message(error),
+                "payload": payload,
+                "request_id": error.request_id,
+            }
+        )
+
+    def _import_order_refs(self, refs):
+        """Import the given Amazon orders one by one (getOrder): support and retries."""
+        self.ensure_one()
+        blocker = self._get_import_blocker()
+        if blocker:
+            raise UserError(
+                self.env._(
+                    "Channel %(channel)s cannot call Amazon: %(reason)s",
+                    channel=self.name,
+                    reason=blocker,
+                )
+            )
+        SaleOrder = self.env["sale.order"]
+        stats = Counter()
+        with self._get_amazon_client() as client:
+            raw_orders = []
+            for ref in refs:
+                try:
+                    raw_orders.append(client.get_order(ref.strip()))
+                except AmazonError as error:
+                    self._log_import_error(error, order_ref=ref)
+                    stats["failed"] += 1
+            # A quotation waiting for a SKU mapping is built again from scratch.
+            waiting = SaleOrder.search(
+                [
+                    ("amazon_account_id", "=", self.id),
+                    ("amazon_order_ref", "in", [o.get("orderId") for o in raw_orders]),
+                    ("state", "=", "draft"),
+                    ("amazon_unmapped_skus", "!=", False),
+                ]
+            )
+            waiting.unlink()
+            if raw_orders:
+                stats.update(
+                    SaleOrder._amazon_import_batch(self, raw_orders, client=client)
+                )
+        self.env["amazon.import.log"].search(
+            [
+                ("account_id", "=", self.id),
+                ("amazon_order_ref", "in", refs),
+                ("state", "=", "error"),
+                ("create_date", "<", fields.Datetime.now()),
+            ]
+        ).filtered(
+            lambda log: SaleOrder.search_count(
+                [
+                    ("amazon_account_id", "=", self.id),
+                    ("amazon_order_ref", "=", log.amazon_order_ref),
+                    ("amazon_unmapped_skus", "=", False),
+                ],
+                limit=1,
+            )
+        ).write({"state": "done"})
+        return stats
+
+    def _amazon_find_products(self, skus, asins):
+        """Products of Amazon SKUs/ASINs: {("sku", sku) or ("asin", asin): product}.
+
+        Order: the channel's SKU map, then the internal reference (Use Amazon SKU)
+        or the ASIN, then SKU concatenation labels. A few queries for the whole
+        batch, whatever its size.
+        """
+        self.ensure_one()
+        Product = self.env["product.product"]
+        company_domain = [("company_id", "in", [self.company_id.id, False])]
+        found = {}
+        maps = self.env["amazon.sku.map"].search(
+            [("account_id", "=", self.id), ("sku", "in", list(skus))]
+        )
+        for sku_map in maps:
+            found[("sku", sku_map.sku)] = sku_map.product_id
+        remaining = {sku for sku in skus if ("sku", sku) not in found}
+        if self.use_amazon_sku:
+            if remaining:
+                for product in Product.search(
+                    [("default_code", "in", list(remaining)), *company_domain],
+                    order="id",
+                ):
+                    found.setdefault(("sku", product.default_code), product)
+        elif asins:
+            for product in Product.search(
+                [("amazon_asin", "in", list(asins)), *company_domain], order="id"
+            ):
+                found.setdefault(("asin", product.amazon_asin), product)
+        remaining = {sku for sku in skus if ("sku", sku) not in found}
+        if remaining and self.sku_concat_labels:
+            found.update(self._amazon_find_concatenated(remaining, company_domain))
+        return found
+
+    def _amazon_find_concatenated(self, skus, company_domain):
+        """Variants whose internal reference plus attribute values make the SKU."""
+        labels = [
+            label.strip().casefold()
+            for label in self.sku_concat_labels.split(",")
+            if label.strip()
+        ]
+        separator = self.sku_separator or "-"
+        wanted = {}
+        for sku in skus:
+            parts = sku.split(separator)
+            if len(parts) <= len(labels):
+                continue
+            reference = separator.join(parts[: -len(labels)])
+            values = tuple(part.strip().casefold() for part in parts[-len(labels) :])
+            wanted[sku] = (reference, values)
+        if not wanted:
+            return {}
+        references = {reference for reference, _values in wanted.values()}
+        Product = self.env["product.product"]
+        templates = Product.search(
+            [("default_code", "in", list(references)), *company_domain]
+        ).product_tmpl_id
+        templates |= self.env["product.template"].search(
+            [("default_code", "in", list(references)), *company_domain]
+        )
+        index = {}
+        for template in templates:
+            refs = {template.default_code} | set(
+                template.product_variant_ids.mapped("default_code")
+            )
+            for variant in template.product_variant_ids:
+                by_attribute = {
+                    ptav.attribute_id.name.casefold(): ptav.name.casefold()
+                    for ptav in variant.product_template_attribute_value_ids
+                }
+                if not all(label in by_attribute for label in labels):
+                    continue
+                values = tuple(by_attribute[label] for label in labels)
+                for ref in refs - {False}:
+                    index.setdefault((ref, values), variant)
+        return {("sku", sku): index[key] for sku, key in wanted.items() if key in index}
+
+    def _amazon_marketplaces_by_id(self):
+        marketplaces = (
+            self.env["amazon.marketplace"]
+            .with_context(active_test=False)
+            .search([("marketplace_id", "!=", False)])
+        )
+        return {marketplace.marketplace_id: marketplace for marketplace in marketplaces}
+
+    def _send_error_digest(self, logs):
+        """One e-mail per run listing the orders that failed."""
+        self.ensure_one()
+        if not self.email_errors_to:
+            return
+        body = self.env["ir.qweb"]._render(
+            "sale_amazon_spapi.amazon_import_error_digest",
+            {"account": self, "logs": logs},
+        )
+        self.env["mail.mail"].sudo().create(
+            {
+                "subject": self.env._(
+                    "Amazon import errors on %(channel)s: %(count)s order(s)",
+                    channel=self.name,
+                    count=len(logs),
+                ),
+                "email_from": (
+                    self.company_id.email_formatted
+                    or self.env.user.email_formatted
+                    or self.env.company.catchall_formatted
+                ),
+                "email_to": self.email_errors_to,
+                "body_html": body,
+                "auto_delete": True,
+            }
+        )

@@ -1,0 +1,814 @@
+# Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
+
+import base64
+import json
+import logging
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
+
+from ..amazon import AmazonError, custom, mapping
+
+_logger = logging.getLogger(__name__)
+
+FULFILMENT_STATUSES = [
+    ("PENDING_AVAILABILITY", "Pending Availability"),
+    ("PENDING", "Pending"),
+    ("UNSHIPPED", "Unshipped"),
+    ("PARTIALLY_SHIPPED", "Partially Shipped"),
+    ("SHIPPED", "Shipped"),
+    ("CANCELLED", "Cancelled"),
+    ("UNFULFILLABLE", "Unfulfillable"),
+]
+CHARGE_PRODUCTS = {
+    "SHIPPING": "sale_amazon_spapi.product_amazon_shipping",
+    "GIFT_WRAP": "sale_amazon_spapi.product_amazon_gift_wrap",
+    "DISCOUNT": "sale_amazon_spapi.product_amazon_promotion",
+}
+OTHER_CHARGE_PRODUCT = "sale_amazon_spapi.product_amazon_adjustment"
+# Context for bulk creation: no chatter tracking or followers on imported records.
+BULK_CONTEXT = {
+    "tracking_disable": True,
+    "mail_create_nolog": True,
+    "mail_create_nosubscribe": True,
+    "mail_notrack": True,
+}
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    amazon_account_id = fields.Many2one(
+        "amazon.account",
+        string="Amazon Channel",
+        index="btree_not_null",
+        readonly=True,
+        copy=False,
+    )
+    amazon_order_ref = fields.Char(
+        string="Amazon Order ID", index="btree_not_null", readonly=True, copy=False
+    )
+    amazon_marketplace_id = fields.Many2one(
+        "amazon.marketplace", string="Marketplace", readonly=True, copy=False
+    )
+    amazon_fulfilled_by = fields.Selection(
+        string="Fulfilled By",
+        selection=[("MERCHANT", "Merchant"), ("AMAZON", "Amazon (FBA)")],
+        readonly=True,
+        copy=False,
+    )
+    amazon_status = fields.Selection(
+        string="Amazon Status", selection=FULFILMENT_STATUSES, readonly=True, copy=False
+    )
+    amazon_purchase_date = fields.Datetime(
+        string="Purchase Date", readonly=True, copy=False
+    )
+    amazon_latest_ship_date = fields.Datetime(
+        string="Latest Ship Date", readonly=True, copy=False
+    )
+    amazon_last_update = fields.Datetime(
+        string="Updated at Amazon", readonly=True, copy=False
+    )
+    amazon_is_prime = fields.Boolean(string="Prime", readonly=True, copy=False)
+    amazon_is_business = fields.Boolean(
+        string="Business Order", readonly=True, copy=False
+    )
+    amazon_gift_message = fields.Text(string="Gift Message", readonly=True, copy=False)
+    amazon_unmapped_skus = fields.Text(
+        string="Unmapped Amazon SKUs",
+        readonly=True,
+        copy=False,
+        help="Amazon SKUs without a product: map them, then retry the order.",
+    )
+
+    _sql_constraints = [
+        (
+            "amazon_order_ref_unique",
+            "UNIQUE(amazon_account_id, amazon_order_ref)",
+            "An Amazon order is imported once per channel.",
+        ),
+    ]
+
+    # === ACTION METHODS === #
+
+    def action_amazon_retry(self):
+        """Fetch the orders again from Amazon and complete them (e.g. once mapped)."""
+        for account, orders in (
+            self.filtered("amazon_account_id").grouped("amazon_account_id").items()
+        ):
+            account.sudo()._import_order_refs(orders.mapped("amazon_order_ref"))
+        return True
+
+    # === BUSINESS METHODS - IMPORT === #
+
+    @api.model
+    def _amazon_import_batch(self, account, raw_orders, request_id=None, client=None):
+        """Create, update or cancel the sale orders of one page of Amazon orders.
+
+        Every lookup is done once for the whole batch. An order that cannot be
+        imported is logged with its payload and the others go on.
+
+        :return: Counter of what happened (created, updated, cancelled, skipped, ...)
+        """
+        batch = _ImportBatch(self.with_context(**BULK_CONTEXT), account, request_id)
+        batch.run(raw_orders, client)
+        return batch.stats
+
+
+class _ImportBatch:
+    """One page of Amazon orders → records, with batched queries.
+
+    A plain object rather than model methods: it carries the lookups of one
+    batch (partners, products, currencies) from step to step.
+    """
+
+    def __init__(self, orders_model, account, request_id):
+        self.SaleOrder = orders_model
+        self.env = orders_model.env
+        self.account = account.with_env(self.env)
+        self.company = account.company_id
+        self.request_id = request_id
+        self.stats = Counter()
+        self.logs = []
+
+    # --- entry point ---------------------------------------------------------
+
+    def run(self, raw_orders, client):
+        refs = [raw.get("orderId") for raw in raw_orders if isinstance(raw, dict)]
+        existing = self.SaleOrder.search(
+            [
+                ("amazon_account_id", "=", self.account.id),
+                ("amazon_order_ref", "in", refs),
+            ]
+        )
+        by_ref = {order.amazon_order_ref: order for order in existing}
+        self.marketplaces = self.account._amazon_marketplaces_by_id()
+        new, updates, cancels = [], [], []
+        accepted = self.account._get_amazon_fulfilled_by()
+        for raw in raw_orders:
+            ref = raw.get("orderId") if isinstance(raw, dict) else None
+            try:
+                if not ref:
+                    raise mapping.MappingError("no_items", order="?")
+                header = mapping.order_header(raw)
+                if header["fulfilled_by"] not in accepted:
+                    self.stats["filtered"] += 1
+                    continue
+                action = mapping.order_action(raw)
+                order = by_ref.get(ref)
+                if action == "skip":
+                    self.stats["pending"] += 1
+                elif action == "cancel":
+                    if order:
+                        cancels.append((order, header))
+                    else:
+                        self.stats["skipped_cancelled"] += 1
+                elif order:
+                    updates.append((order, header))
+                else:
+                    new.append(
+                        {
+                            "raw": raw,
+                            "header": header,
+                            "partner": mapping.partner_values(raw),
+                            "amounts": mapping.order_lines(raw),
+                        }
+                    )
+            except (AmazonError, KeyError, TypeError, ValueError) as error:
+                self._log(ref, error, raw)
+        if new:
+            self._create_orders(new, client)
+        if updates:
+            self._update_orders(updates)
+        if cancels:
+            self._cancel_orders(cancels)
+        self._flush_logs()
+
+    # --- logs ------------------------------------------------------------------
+
+    def _log(self, ref, error, raw):
+        if isinstance(error, AmazonError):
+            message = self.account._amazon_error_message(error)
+        else:
+            message = self.env._(
+                "Amazon order %(order)s could not be read: %(error)s",
+                order=ref or "?",
+                error=repr(error),
+            )
+        self.stats["errors"] += 1
+        self.logs.append(
+            {
+                "account_id": self.account.id,
+                "amazon_order_ref": ref,
+                "message": message,
+                "payload": json.dumps(raw, indent=1, ensure_ascii=False, default=str),
+                "request_id": self.request_id,
+            }
+        )
+
+    def _flush_logs(self):
+        refs = [log["amazon_order_ref"] for log in self.logs if log["amazon_order_ref"]]
+        if refs:
+            # The newest failure replaces the previous entries of the same order.
+            self.env["amazon.import.log"].search(
+                [
+                    ("account_id", "=", self.account.id),
+                    ("amazon_order_ref", "in", refs),
+                    ("state", "=", "error"),
+                ]
+            ).write({"state": "done"})
+        if self.logs:
+            self.env["amazon.import.log"].create(self.logs)
+            self.logs = []
+
+    # --- creation ----------------------------------------------------------------
+
+    def _create_orders(self, new, client):
+        self._resolve_currencies(new)
+        self._resolve_countries(new)
+        new = [entry for entry in new if not entry.get("error")]
+        self._resolve_products(new)
+        self._resolve_partners(new)
+        vals_list = [self._order_values(entry) for entry in new]
+        orders = self._create_isolated(new, vals_list)
+        if not orders:
+            return
+        self._reconcile_totals(orders, new)
+        self._add_customizations(new, client)
+        self._confirm(new)
+
+    def _resolve_currencies(self, new):
+        codes = {entry["amounts"]["currency"] for entry in new}
+        currencies = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", list(codes))])
+        )
+        by_code = {currency.name: currency for currency in currencies}
+        inactive = currencies.filtered(lambda c: not c.active)
+        if inactive:
+            # Amazon pays in the marketplace currency: it must be usable here.
+            inactive.sudo().active = True
+        Pricelist = self.env["product.pricelist"]
+        pricelists = Pricelist.search(
+            [
+                ("currency_id", "in", currencies.ids),
+                ("company_id", "in", [self.company.id, False]),
+            ],
+            order="company_id desc, sequence, id",
+        )
+        by_currency = {}
+        for pricelist in pricelists:
+            by_currency.setdefault(pricelist.currency_id, pricelist)
+        missing = currencies.filtered(lambda c: c not in by_currency)
+        if missing:
+            created = Pricelist.create(
+                [
+                    {
+                        "name": f"Amazon {currency.name}",
+                        "currency_id": currency.id,
+                        "company_id": self.company.id,
+                    }
+                    for currency in missing
+                ]
+            )
+            for pricelist in created:
+                by_currency[pricelist.currency_id] = pricelist
+        for entry in new:
+            code = entry["amounts"]["currency"]
+            currency = by_code.get(code)
+            if not currency:
+                entry["error"] = True
+                self._log_message(
+                    entry,
+                    self.env._(
+                        "Amazon order %(order)s is in currency %(currency)s, which is "
+                        "unknown to Odoo.",
+                        order=entry["header"]["order_id"],
+                        currency=code or "-",
+                    ),
+                )
+                continue
+            entry["currency"] = currency
+            entry["pricelist"] = by_currency[currency]
+
+    def _log_message(self, entry, message):
+        self.stats["errors"] += 1
+        self.logs.append(
+            {
+                "account_id": self.account.id,
+                "amazon_order_ref": entry["header"]["order_id"],
+                "message": message,
+                "payload": json.dumps(entry["raw"], indent=1, ensure_ascii=False),
+                "request_id": self.request_id,
+            }
+        )
+
+    def _resolve_countries(self, new):
+        new = [entry for entry in new if not entry.get("error")]
+        codes = {entry["partner"]["delivery"]["country_code"] for entry in new}
+        countries = self.env["res.country"].search([("code", "in", list(codes))])
+        by_code = {country.code: country for country in countries}
+        states = self.env["res.country.state"].search(
+            [("country_id", "in", countries.ids)]
+        )
+        state_index = {}
+        for state in states:
+            for key in (state.code, state.name):
+                state_index[(state.country_id.id, (key or "").casefold())] = state
+        for entry in new:
+            delivery = entry["partner"]["delivery"]
+            country = by_code.get(delivery["country_code"])
+            if not country:
+                entry["error"] = True
+                self._log_message(
+                    entry,
+                    self.env._(
+                        "Amazon order %(order)s ships to an unknown country code "
+                        "%(country)s.",
+                        order=entry["header"]["order_id"],
+                        country=delivery["country_code"],
+                    ),
+                )
+                continue
+            delivery["country_id"] = country.id
+            state = state_index.get((country.id, (delivery["state"] or "").casefold()))
+            delivery["state_id"] = state.id if state else False
+
+    def _resolve_products(self, new):
+        skus = {
+            line["sku"]
+            for entry in new
+            for line in entry["amounts"]["lines"]
+            if line["sku"]
+        }
+        asins = {
+            line["asin"]
+            for entry in new
+            for line in entry["amounts"]["lines"]
+            if line["asin"]
+        }
+        resolved = self.account._amazon_find_products(skus, asins)
+        for entry in new:
+            for line in entry["amounts"]["lines"]:
+                line["product"] = resolved.get(("sku", line["sku"])) or resolved.get(
+                    ("asin", line["asin"])
+                )
+
+    def _resolve_partners(self, new):
+        Partner = self.env["res.partner"]
+        emails = {
+            entry["partner"]["buyer"]["email"]
+            for entry in new
+            if entry["partner"]["buyer"]["email"]
+        }
+        customers = Partner.search(
+            [
+                ("email", "in", list(emails)),
+                ("parent_id", "=", False),
+                ("company_id", "in", [self.company.id, False]),
+            ],
+            order="id",
+        )
+        by_email = {}
+        for customer in customers:
+            by_email.setdefault(customer.email, customer)
+        to_create = {}
+        for entry in new:
+            buyer = entry["partner"]["buyer"]
+            delivery = entry["partner"]["delivery"]
+            key = buyer["email"] or id(entry)
+            if buyer["email"] in by_email:
+                continue
+            to_create.setdefault(
+                key,
+                {
+                    "name": buyer["name"],
+                    "email": buyer["email"],
+                    "phone": buyer["phone"],
+                    "street": delivery["street"],
+                    "street2": delivery["street2"],
+                    "city": delivery["city"],
+                    "zip": delivery["zip"],
+                    "country_id": delivery["country_id"],
+                    "state_id": delivery["state_id"],
+                    "company_id": self.company.id,
+                    "customer_rank": 1,
+                },
+            )
+        if to_create:
+            keys = list(to_create)
+            created = Partner.create([to_create[key] for key in keys])
+            for key, partner in zip(keys, created, strict=True):
+                by_email[key] = partner
+        for entry in new:
+            buyer = entry["partner"]["buyer"]
+            entry["customer"] = by_email[buyer["email"] or id(entry)]
+        # Delivery addresses: reuse an identical child address of the customer.
+        customers = Partner.union(*(entry["customer"] for entry in new))
+        children = Partner.search(
+            [("parent_id", "in", customers.ids), ("type", "=", "delivery")]
+        )
+        address_index = {self._address_key(child): child for child in children}
+        to_create = {}
+        for entry in new:
+            vals = self._delivery_values(entry)
+            key = self._address_key(vals)
+            entry["address_key"] = key
+            if key not in address_index:
+                to_create.setdefault(key, vals)
+        if to_create:
+            keys = list(to_create)
+            created = Partner.create([to_create[key] for key in keys])
+            address_index.update(zip(keys, created, strict=True))
+        for entry in new:
+            entry["delivery"] = address_index[entry["address_key"]]
+
+    @staticmethod
+    def _delivery_values(entry):
+        delivery = entry["partner"]["delivery"]
+        return {
+            "parent_id": entry["customer"].id,
+            "type": "delivery",
+            "name": delivery["name"],
+            "street": delivery["street"],
+            "street2": delivery["street2"] or False,
+            "city": delivery["city"],
+            "zip": delivery["zip"] or False,
+            "country_id": delivery["country_id"],
+            "state_id": delivery["state_id"] or False,
+            "phone": delivery["phone"] or False,
+        }
+
+    @staticmethod
+    def _address_key(address):
+        def get(name):
+            value = address[name]
+            if isinstance(value, models.BaseModel):
+                value = value.id
+            return value or False
+
+        return tuple(
+            get(name)
+            for name in (
+                "parent_id",
+                "name",
+                "street",
+                "street2",
+                "city",
+                "zip",
+                "country_id",
+                "state_id",
+            )
+        )
+
+    def _order_values(self, entry):
+        header = entry["header"]
+        amounts = entry["amounts"]
+        currency = entry["currency"]
+        lines = []
+        unmapped = []
+        for line in amounts["lines"]:
+            product = line["product"]
+            if not product:
+                unmapped.append(line["sku"] or line["asin"])
+                lines.append(
+                    Command.create(
+                        {
+                            "display_type": "line_note",
+                            "name": self.env._(
+                                "Unmapped Amazon SKU %(sku)s (ASIN %(asin)s): "
+                                "%(quantity)s × %(title)s. Map the SKU on the channel, "
+                                "then retry the order.",
+                                sku=line["sku"] or "-",
+                                asin=line["asin"] or "-",
+                                quantity=line["quantity"],
+                                title=line["title"],
+                            ),
+                        }
+                    )
+                )
+                continue
+            lines.extend(
+                self._priced_lines(
+                    product,
+                    line["quantity"],
+                    line["net"],
+                    line["tax"],
+                    currency,
+                    {
+                        "name": self._line_name(product, line),
+                        "amazon_item_ref": line["item_id"],
+                        "amazon_sku": line["sku"],
+                        "amazon_asin": line["asin"],
+                    },
+                )
+            )
+        if not unmapped:
+            for kind, (net, tax) in amounts["charges"].items():
+                if not net and not tax:
+                    continue
+                product = self.env.ref(CHARGE_PRODUCTS.get(kind, OTHER_CHARGE_PRODUCT))
+                lines.extend(
+                    self._priced_lines(
+                        product,
+                        1,
+                        net,
+                        tax,
+                        currency,
+                        {"name": product.name if kind in CHARGE_PRODUCTS else kind},
+                    )
+                )
+        marketplace = self.marketplaces.get(header["marketplace_id"])
+        values = {
+            "partner_id": entry["customer"].id,
+            "partner_invoice_id": entry["customer"].id,
+            "partner_shipping_id": entry["delivery"].id,
+            "company_id": self.company.id,
+            "team_id": self.account.team_id.id,
+            "user_id": self.account.user_id.id,
+            "pricelist_id": entry["pricelist"].id,
+            "client_order_ref": header["order_id"],
+            "origin": marketplace.name if marketplace else "Amazon",
+            "date_order": header["purchase_date"],
+            "amazon_account_id": self.account.id,
+            "amazon_order_ref": header["order_id"],
+            "amazon_marketplace_id": marketplace.id if marketplace else False,
+            "amazon_fulfilled_by": header["fulfilled_by"],
+            "amazon_status": header["status"],
+            "amazon_purchase_date": header["purchase_date"],
+            "amazon_latest_ship_date": header["latest_ship_date"],
+            "amazon_last_update": header["last_updated"],
+            "amazon_is_prime": header["is_prime"],
+            "amazon_is_business": header["is_business"],
+            "amazon_gift_message": "\n".join(mapping.gift_messages(amounts["lines"]))
+            or False,
+            "amazon_unmapped_skus": "\n".join(unmapped) or False,
+            "order_line": lines,
+        }
+        if header["fulfilled_by"] == "AMAZON":
+            values["warehouse_id"] = self.account.fba_warehouse_id.id
+        entry["unmapped"] = unmapped
+        return values
+
+    @staticmethod
+    def _line_name(product, line):
+        name = line["title"] or product.display_name
+        if line["sku"]:
+            name = f"[{line['sku']}] {name}"
+        return name
+
+    def _priced_lines(self, product, quantity, net, tax, currency, extra):
+        """Order lines worth exactly Amazon's amounts, whatever the unit rounding.
+
+        With product taxes included in the price the line carries the gross
+        amount; with taxes added on top it carries the net amount; without taxes
+        it carries the gross amount (the total is what the buyer paid).
+        """
+        taxes = product.taxes_id.filtered(lambda t: t.company_id == self.company)
+        if taxes and not all(taxes.mapped("price_include")):
+            amount = net
+        else:
+            amount = net + tax
+        digits = self.env["decimal.precision"].precision_get("Product Price")
+        digits = (
+            min(digits, currency.decimal_places) if digits else currency.decimal_places
+        )
+        return [
+            Command.create(
+                dict(
+                    extra,
+                    product_id=product.id,
+                    product_uom_qty=qty,
+                    price_unit=float(unit),
+                    tax_id=[Command.set(taxes.ids)],
+                )
+            )
+            for qty, unit in mapping.split_amount(Decimal(amount), quantity, digits)
+        ]
+
+    def _create_isolated(self, new, vals_list):
+        """Create all orders at once; on failure, one by one so one bad order is
+        logged and the others still import."""
+        try:
+            with self.env.cr.savepoint():
+                orders = self.SaleOrder.create(vals_list)
+        except Exception:  # noqa: BLE001 - any failure is isolated below
+            _logger.info("Amazon batch creation failed, creating orders one by one")
+            orders = self.SaleOrder
+            for entry, vals in zip(new, vals_list, strict=True):
+                try:
+                    with self.env.cr.savepoint():
+                        orders |= self.SaleOrder.create(vals)
+                except Exception as error:  # noqa: BLE001
+                    entry["error"] = True
+                    self._log_message(
+                        entry,
+                        self.env._(
+                            "Amazon order %(order)s could not be created: %(error)s",
+                            order=entry["header"]["order_id"],
+                            error=str(error),
+                        ),
+                    )
+        by_ref = {order.amazon_order_ref: order for order in orders}
+        for entry in new:
+            entry["order"] = by_ref.get(entry["header"]["order_id"])
+        self.stats["created"] += len(orders)
+        return orders
+
+    def _reconcile_totals(self, orders, new):
+        """Book the difference left by Odoo's tax rounding or tax setup, if any,
+        so that the order total is Amazon's to the cent."""
+        adjustment = self.env.ref(OTHER_CHARGE_PRODUCT)
+        vals_list = []
+        for entry in new:
+            order = entry.get("order")
+            if not order or entry["unmapped"]:
+                continue
+            expected = float(entry["amounts"]["grand_total"])
+            diff = order.currency_id.round(expected - order.amount_total)
+            if float_compare(diff, 0, precision_rounding=order.currency_id.rounding):
+                vals_list.append(
+                    {
+                        "order_id": order.id,
+                        "product_id": adjustment.id,
+                        "name": self.env._(
+                            "Difference with Amazon's total (taxes as computed by "
+                            "Amazon)"
+                        ),
+                        "product_uom_qty": 1,
+                        "price_unit": diff,
+                        "tax_id": [Command.clear()],
+                    }
+                )
+        if vals_list:
+            self.env["sale.order.line"].create(vals_list)
+            self.stats["adjusted"] += len(vals_list)
+
+    def _add_customizations(self, new, client):
+        level = self.account.customization_level
+        attachments = []
+        for entry in new:
+            order = entry.get("order")
+            if not order:
+                continue
+            customized = [
+                line for line in entry["amounts"]["lines"] if line["customized_url"]
+            ]
+            if not customized:
+                continue
+            order_lines = {line.amazon_item_ref: line for line in order.order_line}
+            for line in customized:
+                order_line = order_lines.get(line["item_id"])
+                try:
+                    if client is None:
+                        raise UserError(self.env._("No connection to Amazon."))
+                    data = client.download_customization(line["customized_url"])
+                    personalisation = custom.parse_customization_zip(data, level=level)
+                except (AmazonError, UserError) as error:
+                    message = (
+                        self.account._amazon_error_message(error)
+                        if isinstance(error, AmazonError)
+                        else str(error)
+                    )
+                    self._log_message(entry, message)
+                    if order_line:
+                        order_line.amazon_customization = message
+                    continue
+                if order_line:
+                    order_line.amazon_customization = personalisation["text"]
+                attachments.append(
+                    {
+                        "name": f"amazon-custom-{line['item_id']}.zip",
+                        "datas": base64.b64encode(data),
+                        "res_model": "sale.order",
+                        "res_id": order.id,
+                        "mimetype": "application/zip",
+                    }
+                )
+        if attachments:
+            self.env["ir.attachment"].create(attachments)
+
+    def _confirm(self, new):
+        confirmable = [
+            entry for entry in new if entry.get("order") and not entry["unmapped"]
+        ]
+        to_confirm = self.SaleOrder.union(*(entry["order"] for entry in confirmable))
+        if to_confirm:
+            to_confirm.action_confirm()
+            self.stats["confirmed"] += len(to_confirm)
+        shipped = self.SaleOrder.union(
+            *(
+                entry["order"]
+                for entry in confirmable
+                if entry["header"]["fulfilled_by"] == "AMAZON"
+                or entry["header"]["status"] == "SHIPPED"
+            )
+        )
+        if shipped:
+            self._validate_deliveries(shipped)
+        waiting = [entry for entry in new if entry.get("order") and entry["unmapped"]]
+        for entry in waiting:
+            entry["order"].activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._(
+                    "Map Amazon SKU %(skus)s", skus=", ".join(entry["unmapped"])
+                ),
+                note=self.env._(
+                    "Amazon order %(order)s has SKUs without product: %(skus)s. Map "
+                    "them on the channel (Amazon SKU mapping), then click Retry on the "
+                    "order.",
+                    order=entry["header"]["order_id"],
+                    skus=", ".join(entry["unmapped"]),
+                ),
+                user_id=self.account.user_id.id or self.env.uid,
+            )
+        self.stats["waiting_mapping"] += len(waiting)
+
+    def _validate_deliveries(self, orders):
+        """Amazon already shipped these: mark their deliveries done.
+
+        Missing stock does not block it (Amazon's stock is not Odoo's); an
+        activity tells the responsible person to check the FBA inventory.
+        """
+        pickings = orders.picking_ids.filtered(
+            lambda p: p.state not in ("done", "cancel")
+        )
+        if not pickings:
+            return
+        moves = pickings.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        short = defaultdict(list)
+        for (warehouse, product), product_moves in moves.grouped(
+            lambda m: (m.warehouse_id or m.picking_type_id.warehouse_id, m.product_id)
+        ).items():
+            if not product.is_storable:
+                continue
+            available = product.with_context(warehouse_id=warehouse.id).free_qty
+            needed = sum(product_moves.mapped("product_uom_qty"))
+            if (
+                float_compare(
+                    available, needed, precision_rounding=product.uom_id.rounding
+                )
+                < 0
+            ):
+                for move in product_moves:
+                    short[move.picking_id.sale_id].append(product.display_name)
+        for move in moves:
+            move.quantity = move.product_uom_qty
+        moves.picked = True
+        pickings.with_context(
+            skip_backorder=True, skip_sms=True, skip_immediate=True
+        ).button_validate()
+        for order, products in short.items():
+            order.activity_schedule(
+                "mail.mail_activity_data_warning",
+                summary=self.env._("Amazon order shipped without stock in Odoo"),
+                note=self.env._(
+                    "Amazon shipped order %(order)s but warehouse %(warehouse)s has "
+                    "not enough stock of %(products)s in Odoo: check its inventory.",
+                    order=order.amazon_order_ref,
+                    warehouse=order.warehouse_id.name,
+                    products=", ".join(sorted(set(products))),
+                ),
+                user_id=self.account.user_id.id or self.env.uid,
+            )
+        self.stats["delivered"] += len(orders)
+
+    # --- updates and cancellations ---------------------------------------------
+
+    def _update_orders(self, updates):
+        by_values = defaultdict(lambda: self.SaleOrder)
+        for order, header in updates:
+            key = (header["status"], header["last_updated"])
+            by_values[key] |= order
+        for (status, last_updated), orders in by_values.items():
+            orders.write({"amazon_status": status, "amazon_last_update": last_updated})
+        self.stats["updated"] += len(updates)
+
+    def _cancel_orders(self, cancels):
+        orders = self.SaleOrder.union(*(order for order, _header in cancels))
+        orders = orders.filtered(lambda o: o.state != "cancel")
+        delivered = orders.filtered(
+            lambda o: any(p.state == "done" for p in o.picking_ids)
+        )
+        to_cancel = orders - delivered
+        if to_cancel:
+            to_cancel._action_cancel()
+        for order in delivered:
+            order.activity_schedule(
+                "mail.mail_activity_data_warning",
+                summary=self.env._("Cancelled at Amazon after delivery"),
+                note=self.env._(
+                    "Amazon cancelled order %(order)s but it was already delivered: "
+                    "arrange a return or a refund.",
+                    order=order.amazon_order_ref,
+                ),
+                user_id=self.account.user_id.id or self.env.uid,
+            )
+        for order, header in cancels:
+            order.amazon_status = header["status"]
+        self.stats["cancelled"] += len(to_cancel)
+        self.stats["cancel_after_delivery"] += len(delivered)

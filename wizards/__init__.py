@@ -1,0 +1,1 @@
+from . import amazon_import_order_wizard
