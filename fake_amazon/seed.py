@@ -263,7 +263,8 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
     ``option``, ``image``...) turned into an Amazon Custom ZIP by the fake.
     ``address`` overrides fields of the delivery address (``None`` drops one).
     """
-    rng = rng or random.Random(order_id or 0)
+    # Without rng or order_id, ids are random so hand-made orders never clash.
+    rng = rng or random.Random(order_id)
     market = mkt.get(marketplace)
     currency = market.currency
     items = [
