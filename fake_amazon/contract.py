@@ -242,7 +242,10 @@ def sandbox_examples(operation_id, model=None):
                         operation_id, int(status), kind, request, case.get("response")
                     )
                 )
-        for body in (response.get("examples") or {}).values():
+        shipped = response.get("examples") or {}
+        # Swagger keys examples by mime type; some models put the body there.
+        bodies = shipped.values() if all("/" in k for k in shipped) else [shipped]
+        for body in bodies if shipped else []:
             examples.append(Example(operation_id, int(status), "examples", None, body))
     return examples
 

@@ -178,8 +178,12 @@ class FakeAmazon:
     def add_seller(self, seller_id=None, marketplace_ids=None, store_name=None):
         return self.store.add_seller(seller_id, marketplace_ids, store_name)
 
-    def add_refresh_token(self, client_id, seller_id=None, marketplace_ids=None):
-        return self.store.add_refresh_token(client_id, seller_id, marketplace_ids)
+    def add_refresh_token(
+        self, client_id, seller_id=None, marketplace_ids=None, token=None
+    ):
+        return self.store.add_refresh_token(
+            client_id, seller_id, marketplace_ids, token
+        )
 
     def revoke_refresh_token(self, refresh_token):
         self.store.refresh_tokens[refresh_token].revoked = True

@@ -174,9 +174,11 @@ class Store:
                 seller.store_name = store_name or seller.store_name
         return seller
 
-    def add_refresh_token(self, client_id, seller_id=None, marketplace_ids=None):
+    def add_refresh_token(
+        self, client_id, seller_id=None, marketplace_ids=None, token=None
+    ):
         seller = self.add_seller(seller_id, marketplace_ids)
-        token = _token("Atzr|IwEB")
+        token = token or _token("Atzr|IwEB")
         with self.lock:
             self.refresh_tokens[token] = Grant(client_id, seller.seller_id)
         return token
