@@ -20,10 +20,11 @@ MAX_MEMBERS = 500
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_JSON = 10 * 1024 * 1024
 
-# kinds shown at each level
+# Kinds shown at each level: minimum is the buyer's text only, medium adds the
+# chosen options and cosmetics (font, colour), maximum everything incl. images.
 _KINDS = {
-    "minimum": {"text", "option"},
-    "medium": {"text", "option", "image"},
+    "minimum": {"text"},
+    "medium": {"text", "option", "font", "color"},
     "maximum": {"text", "option", "image", "font", "color", "other"},
 }
 

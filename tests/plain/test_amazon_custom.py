@@ -85,7 +85,8 @@ def _amazon_document():
 def test_real_layout_minimum():
     data = _zip({"1.json": _amazon_document(), "a1b2.jpg": b"\xff\xd8jpeg"})
     result = parse_customization_zip(data)
-    assert result["text"] == "First line: Happy birthday Grandma\nSize: Large"
+    # Minimum: the buyer's text only.
+    assert result["text"] == "First line: Happy birthday Grandma"
     assert result["fields"] == [
         {
             "label": "First line",
@@ -96,7 +97,6 @@ def test_real_layout_minimum():
             "color": "Gold",
             "fill": "#FFD700",
         },
-        {"label": "Size", "value": "Large", "kind": "option", "surface": "Front"},
     ]
     assert result["images"] == ["a1b2.jpg"]
 
@@ -107,7 +107,6 @@ def test_real_layout_medium_and_maximum():
     assert medium["text"].splitlines() == [
         "First line: Happy birthday Grandma (font Arial, colour Gold)",
         "Size: Large",
-        "Your photo: a1b2.jpg",
     ]
     maximum = parse_customization_zip(data, level="maximum")
     assert maximum["text"].splitlines() == [
@@ -134,11 +133,13 @@ def test_fake_server_zip_all_levels():
     }
     data = build_zip(order, item, SPEC)
     minimum = parse_customization_zip(data, "minimum")
-    assert minimum["text"] == "Your text: Anna & Ben\nChoose a finish: Matte"
+    assert minimum["text"] == "Your text: Anna & Ben"
     assert "photo.png" in minimum["images"]
     medium = parse_customization_zip(data, "medium")["text"]
     assert "Your text: Anna & Ben (font Lobster, colour Red)" in medium
-    assert "Upload your photo: photo.png" in medium
+    assert "Choose a finish: Matte" in medium
+    # Image references are for the maximum level only.
+    assert "photo.png" not in medium
     maximum = parse_customization_zip(data, "maximum")["text"]
     assert maximum.startswith("Product: Mug / B0X / MUG-1 × 2")
     assert "uploaded as IMG_0042.png" in maximum
@@ -190,7 +191,6 @@ def test_legacy_tree_only():
     assert result["text"].splitlines() == [
         "Engraving: J + M (font Times, colour Black)",
         "Wood: Oak",
-        "Logo: logo.png",
     ]
     assert result["fields"][0]["surface"] == "Lid"
 
