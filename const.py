@@ -50,3 +50,31 @@ CLIENT_ID_PREFIX = "amzn1.application-oa2-client."
 REFRESH_TOKEN_PREFIX = "Atzr|"
 ROLE_ARN_PATTERN = r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
 SELLER_ID_PATTERN = r"^[A-Z0-9]{10,16}$"
+
+# Credentials lifecycle.
+# Days before an expiry on which the responsible is reminded.
+CREDENTIAL_REMINDER_DAYS = (30, 7)
+# Date field recording the renewal of each dated credential.
+CREDENTIAL_DATE_FIELDS = {
+    "refresh_token": "refresh_token_authorized_on",
+    "client_secret": "client_secret_rotated_on",
+}
+CREDENTIAL_ACTIVITY_TYPES = {
+    "refresh_token": "sale_amazon_spapi.mail_activity_type_amazon_refresh_token",
+    "client_secret": "sale_amazon_spapi.mail_activity_type_amazon_client_secret",
+}
+# Fields whose change makes the last connection test meaningless.
+CONNECTION_FIELDS = frozenset(
+    {
+        "lwa_client_id",
+        "lwa_client_secret",
+        "lwa_refresh_token",
+        "lwa_auth_url",
+        "sp_api_endpoint",
+        "seller_central_domain",
+    }
+)
+# OAuth redirect URI path of the website authorisation, and how long (seconds) a
+# consent started from Odoo may take.
+OAUTH_CALLBACK_ROUTE = "/sale_amazon_spapi/authorize"
+OAUTH_STATE_TTL = 30 * 60

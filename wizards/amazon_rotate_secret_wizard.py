@@ -1,0 +1,107 @@
+# Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_date
+
+from ..amazon import AmazonError, invalidate_access_tokens
+
+
+class AmazonRotateSecretWizard(models.TransientModel):
+    _name = "amazon.rotate.secret.wizard"
+    _description = "Rotate the LWA Client Secret of an Amazon Channel"
+
+    account_id = fields.Many2one("amazon.account", required=True, ondelete="cascade")
+    method = fields.Selection(
+        selection=[
+            ("console", "I rotated it in the Developer Console"),
+            ("api", "Ask Amazon to rotate it (Application Management API)"),
+        ],
+        required=True,
+        default="console",
+    )
+    rotation_requested = fields.Boolean(readonly=True)
+    new_client_secret = fields.Char(
+        string="New Client Secret",
+        groups="base.group_system",
+        help="The new LWA client secret (amzn1.oa2-cs.…), from the Developer "
+        "Console or from the notification Amazon sent to the application's SQS "
+        "queue.",
+    )
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Rotate Client Secret"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_request_rotation(self):
+        """Have Amazon issue a new secret; it arrives in the app's SQS queue."""
+        self.ensure_one()
+        account = self.account_id
+        try:
+            account._get_amazon_client().rotate_client_secret()
+        except AmazonError as error:
+            raise UserError(
+                self.env._(
+                    "Amazon did not rotate the client secret: %(reason)s",
+                    reason=account._amazon_error_message(error),
+                )
+            ) from None
+        self.rotation_requested = True
+        account.message_post(
+            body=self.env._(
+                "%(user)s asked Amazon to rotate the LWA client secret. Amazon "
+                "sends the new secret to the application's SQS queue; the current "
+                "secret keeps working for 7 days.",
+                user=self.env.user.name,
+            )
+        )
+        return self._reopen()
+
+    def action_validate(self):
+        """Replace the secret, once Login with Amazon has accepted the new one."""
+        self.ensure_one()
+        account = self.account_id
+        new_secret = (self.new_client_secret or "").strip()
+        if not new_secret:
+            raise UserError(self.env._("Enter the new client secret."))
+        if new_secret == account.sudo().lwa_client_secret:
+            raise UserError(
+                self.env._(
+                    "This is the client secret the channel already uses. Paste the "
+                    "new one."
+                )
+            )
+        old_config = account._get_amazon_config()
+        try:
+            account._get_amazon_client(client_secret=new_secret).check_credentials()
+        except AmazonError as error:
+            raise UserError(
+                self.env._(
+                    "The new client secret was not accepted, the current one is "
+                    "kept: %(reason)s",
+                    reason=account._amazon_error_message(error),
+                )
+            ) from None
+        account.sudo().write(
+            {
+                "lwa_client_secret": new_secret,
+                "client_secret_rotated_on": fields.Date.today(),
+            }
+        )
+        # Tokens obtained with the old secret must not outlive its replacement.
+        invalidate_access_tokens(old_config)
+        account.message_post(
+            body=self.env._(
+                "%(user)s replaced the LWA client secret after Amazon accepted the "
+                "new one. It expires on %(date)s.",
+                user=self.env.user.name,
+                date=format_date(self.env, account.client_secret_expires_on),
+            )
+        )
+        return self.env["amazon.connection.test.wizard"]._from_account(account)
