@@ -33,7 +33,8 @@ def _client_credentials(form, authorization):
             decoded = base64.b64decode(authorization[6:]).decode()
             client_id, _sep, secret = decoded.partition(":")
             client_id, secret = unquote(client_id), unquote(secret)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # pylint: disable=except-pass
+            # LWA reads a bad Basic header as no credentials: invalid_client follows.
             pass
     return client_id, secret
 

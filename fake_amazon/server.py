@@ -113,7 +113,10 @@ class FakeAmazon:
             if self.validation_skipped_reason:
                 self.validate = False
                 reason = self.validation_skipped_reason
-                print(f"fake_amazon: validation skipped: {reason}", file=sys.stderr)
+                # The skip must be visible in any test output, logging set up or not.
+                print(  # pylint: disable=print-used
+                    f"fake_amazon: validation skipped: {reason}", file=sys.stderr
+                )
         self._server = None
         self._thread = None
 
@@ -314,7 +317,8 @@ class FakeAmazon:
                 # Without the shutdown Werkzeug would keep the connection
                 # alive and the client would wait for the rest forever.
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
+            except OSError:  # pylint: disable=except-pass
+                # The peer may already be gone: a reset is what was asked for.
                 pass
         raise _Reset("fault injected: connection reset")
 

@@ -2,3 +2,4 @@ from . import test_amazon_account
 from . import test_amazon_security
 from . import test_authorize_callback
 from . import test_credentials
+from . import test_import_orders

@@ -228,7 +228,7 @@ def odoo_tests(keep_db=False, test_tags=None):
             if total == 0:
                 print("odoo: no Odoo test ran")
                 failed += 1
-            return total - failed - skipped, failed, skipped
+            return max(total - failed - skipped, 0), failed, skipped
         finally:
             if keep_db:
                 print(f"odoo: database {db} kept")
