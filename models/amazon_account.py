@@ -29,6 +29,7 @@ _logger = logging.getLogger(__name__)
 IMPORT_LOCK = "sale_amazon_spapi.import_orders"
 # "Import now" stays within the request; the cron continues a longer backlog.
 IMPORT_NOW_MAX_BATCHES = 5
+IMPORT_DEFAULT_INTERVAL = 15
 
 # Fields holding credentials: readable by administrators only, never copied,
 # blanked by data/neutralize.sql.
@@ -457,7 +458,22 @@ class AmazonAccount(models.Model):
     def create(self, vals_list):
         accounts = super().create(vals_list)
         accounts.filtered(lambda a: not a.team_id)._assign_amazon_team()
+        self._sync_import_cron()
         return accounts
+
+    def _sync_import_cron(self):
+        """Run the import job at the shortest interval of the enabled channels."""
+        cron = self.env.ref(
+            "sale_amazon_spapi.ir_cron_amazon_import_orders", raise_if_not_found=False
+        )
+        if not cron:
+            return
+        intervals = (
+            self.sudo().search([("enabled", "=", True)]).mapped("import_interval")
+        )
+        minutes = min(intervals, default=IMPORT_DEFAULT_INTERVAL)
+        if (cron.interval_type, cron.interval_number) != ("minutes", minutes):
+            cron.sudo().write({"interval_type": "minutes", "interval_number": minutes})
 
     def _assign_amazon_team(self):
         """Give teamless channels their company's "Amazon" team, made if needed."""
@@ -687,6 +703,8 @@ class AmazonAccount(models.Model):
         res = super().write(vals)
         if renewed:
             self._clear_credential_reminders(renewed)
+        if {"import_interval", "enabled", "active"}.intersection(vals):
+            self._sync_import_cron()
         return res
 
     def _clear_credential_reminders(self, credentials):
@@ -1141,7 +1159,7 @@ class AmazonAccount(models.Model):
             if new_errors:
                 self._send_error_digest(new_errors)
             if commit:
-                self.env.cr.commit()
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         if self.import_next_token and max_batches:
             # The rest of the backlog is for the scheduled job, right away.
             self.env.ref("sale_amazon_spapi.ir_cron_amazon_import_orders")._trigger()
@@ -1212,7 +1230,9 @@ class AmazonAccount(models.Model):
                     )
             batches += 1
             if commit:
-                self.env.cr.commit()
+                # One page and its resume state per transaction (cron only): a
+                # crash or kill loses at most the page in progress.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             token = page.next_token
             if not token or (max_batches and batches >= max_batches):
                 break

@@ -284,6 +284,15 @@ class TestImportOrders(AmazonImportCommon):
             self.assertEqual(attachment.mimetype, "application/zip")
             move = order.picking_ids.move_ids.filtered("sale_line_id")
             self.assertEqual(move.amazon_customization, line.amazon_customization)
+            slip = (
+                self.env["ir.actions.report"]
+                ._render_qweb_html(
+                    "stock.action_report_delivery", order.picking_ids.ids
+                )[0]
+                .decode()
+            )
+            self.assertIn("Personalisation", slip)
+            self.assertIn("Zoë &amp; Ben", slip)
         self.assertNotIn("Great Vibes", texts["minimum"])
         self.assertIn("Great Vibes", texts["medium"])
         self.assertIn("Gold", texts["medium"])
@@ -492,6 +501,9 @@ class TestImportOrders(AmazonImportCommon):
         self.account.last_import_run = datetime.now() - timedelta(minutes=16)
         self.env["amazon.account"]._cron_import_orders()
         self.assertTrue(self.orders([ref]))
+        cron = self.env.ref("sale_amazon_spapi.ir_cron_amazon_import_orders")
+        self.account.import_interval = 5
+        self.assertEqual((cron.interval_number, cron.interval_type), (5, "minutes"))
         self.account.enabled = False
         self.fake.calls.clear()
         self.account.last_import_run = False
