@@ -547,6 +547,7 @@ class AmazonAccount(models.Model):
             ("expired", "Expired"),
         ],
         compute="_compute_credentials_status",
+        search="_search_credentials_status",
         help="Whether the refresh token and the client secret are still valid. "
         "Reminders start 30 days before a credential expires.",
     )
@@ -582,6 +583,54 @@ class AmazonAccount(models.Model):
             status, message = account._get_credentials_status(today)
             account.credentials_status = status
             account.credentials_status_message = message
+
+    def _search_credentials_status(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(self.env._("Unsupported search on the credentials status."))
+        values = {value} if isinstance(value, str) else set(value or ())
+        today = fields.Date.today()
+        warn_until = today + timedelta(days=max(const.CREDENTIAL_REMINDER_DAYS))
+        overlap = timedelta(days=const.CLIENT_SECRET_OVERLAP_DAYS)
+        # Same rules as _get_credentials_status(), which depends on today and so
+        # cannot be stored. Sudo: the refresh token is for administrators only.
+        accounts = self.sudo().with_context(active_test=False)
+        expired = set(
+            accounts.search(
+                [
+                    "|",
+                    ("refresh_token_expires_on", "<=", today),
+                    ("client_secret_expires_on", "<=", today - overlap),
+                ]
+            ).ids
+        )
+        expiring = (
+            set(
+                accounts.search(
+                    [
+                        "|",
+                        ("refresh_token_expires_on", "<=", warn_until),
+                        ("client_secret_expires_on", "<=", warn_until),
+                    ]
+                ).ids
+            )
+            - expired
+        )
+        missing = (
+            set(accounts.search([("lwa_refresh_token", "=", False)]).ids)
+            - expired
+            - expiring
+        )
+        groups = {"expired": expired, "expiring": expiring, "missing": missing}
+        if "ok" in values:
+            # "ok" is whatever has none of the other statuses.
+            excluded = set().union(
+                *(ids for status, ids in groups.items() if status not in values)
+            )
+            domain = [("id", "not in", list(excluded))]
+        else:
+            matching = set().union(*(groups.get(v, set()) for v in values))
+            domain = [("id", "in", list(matching))]
+        return domain if operator in ("=", "in") else ["!", *domain]
 
     def _get_credential_deadlines(self):
         """[(credential, expires_on, blocked_on)] of the dated credentials.

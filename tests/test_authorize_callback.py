@@ -2,7 +2,7 @@
 
 import time
 from datetime import date, timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -105,6 +105,38 @@ class TestAuthorizeCallback(HttpCase):
         self.assertIn("through Seller Central", message.body)
         for secret in (token, code, self.app.client_secret, state):
             self.assertNotIn(secret, message.body)
+
+    def test_wizard_to_callback(self):
+        """Empty channel → wizard → (Seller Central) → callback → tested channel."""
+        account = self.account.with_user(self.admin)
+        action = account.action_open_authorize_wizard()
+        wizard = (
+            self.env[action["res_model"]].with_user(self.admin).browse(action["res_id"])
+        )
+        self.assertEqual(wizard.redirect_uri, account._get_amazon_redirect_uri())
+        consent = urlsplit(wizard.action_open_consent()["url"])
+        self.assertEqual(consent.netloc, "sellercentral.amazon.co.uk")
+        query = parse_qs(consent.query)
+        self.assertEqual(query["application_id"], [self.app.application_id])
+        # What Seller Central does once the seller confirms: a code for the
+        # redirect URI of the consent link, back to it with the same state.
+        code = self.fake.issue_auth_code(
+            self.app.client_id, query["redirect_uri"][0], SELLER_ID
+        )
+        response = self.callback(
+            state=query["state"][0],
+            spapi_oauth_code=code,
+            selling_partner_id=SELLER_ID,
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(self.account.credentials_status, "ok")
+        self.assertEqual(self.account.connection_state, "ok")
+        self.assertEqual(self.account.seller_id, SELLER_ID)
+        # The test connection offers the seller's marketplaces.
+        result = self.account.action_test_connection()
+        test = self.env[result["res_model"]].browse(result["res_id"])
+        test.action_set_marketplaces()
+        self.assertEqual(set(self.account.marketplace_ids.mapped("code")), {"UK", "DE"})
 
     def test_callback_forged_state(self):
         state, code = self.start_consent()

@@ -541,11 +541,49 @@ class TestCredentialsReminders(AmazonCommon):
         self.assertFalse(other.activity_ids)
 
     def test_status_values(self):
+        Account = self.env["amazon.account"]
+        with freeze_time(self.expiry - timedelta(days=10)):
+            self.assertEqual(self.account.credentials_status, "expiring")
+            self.assertIn(
+                self.account,
+                Account.search([("credentials_status", "in", ("expiring", "expired"))]),
+            )
+            self.assertNotIn(
+                self.account, Account.search([("credentials_status", "=", "ok")])
+            )
         with freeze_time(date(2026, 2, 1)):
+            # Computed on the fly from today: forget the value of another day.
+            self.account.invalidate_recordset(["credentials_status"])
             self.assertEqual(self.account.credentials_status, "ok")
+            self.assertIn(
+                self.account, Account.search([("credentials_status", "=", "ok")])
+            )
+            self.assertNotIn(
+                self.account, Account.search([("credentials_status", "!=", "ok")])
+            )
             self.account.lwa_refresh_token = False
             self.account.refresh_token_authorized_on = False
             self.assertEqual(self.account.credentials_status, "missing")
+            self.assertEqual(
+                Account.search(
+                    [
+                        ("id", "=", self.account.id),
+                        ("credentials_status", "=", "missing"),
+                    ]
+                ),
+                self.account,
+            )
+        with freeze_time(self.expiry + timedelta(days=1)):
+            self.account.refresh_token_authorized_on = date(2026, 1, 10)
+            self.account.invalidate_recordset(["credentials_status"])
+            self.assertEqual(self.account.credentials_status, "expired")
+            self.assertIn(
+                self.account, Account.search([("credentials_status", "=", "expired")])
+            )
+            self.assertNotIn(
+                self.account,
+                Account.search([("credentials_status", "in", ("ok", "expiring"))]),
+            )
 
     def test_expired_channel_skipped_by_import(self):
         with freeze_time(self.expiry + timedelta(days=1)):
