@@ -1103,11 +1103,40 @@ class AmazonAccount(models.Model):
     def action_import_orders(self):
         """Import now, in this request, up to a few pages; the cron does the rest."""
         self.check_access("read")
+        stats = Counter()
         for account in self.sudo():
             # The import writes what an Amazon user may not write directly
             # (channel cursor, pricelists, logs); sudo keeps the user as author.
-            account._import_orders(max_batches=IMPORT_NOW_MAX_BATCHES)
-        return True
+            result = account._import_orders(max_batches=IMPORT_NOW_MAX_BATCHES)
+            if result.get("skipped"):
+                raise UserError(
+                    self.env._(
+                        "Channel %(channel)s did not import: %(reason)s.",
+                        channel=account.name,
+                        reason=result["skipped"],
+                    )
+                )
+            stats.update({k: v for k, v in result.items() if isinstance(v, int)})
+        message = self.env._(
+            "%(created)s new order(s), %(updated)s updated, %(cancelled)s cancelled, "
+            "%(errors)s error(s).",
+            created=stats["created"],
+            updated=stats["updated"],
+            cancelled=stats["cancelled"],
+            errors=stats["errors"] + stats["failed"],
+        )
+        if stats["throttled"] or any(self.mapped("import_next_token")):
+            message += " " + self.env._("The rest follows with the scheduled import.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Amazon import"),
+                "message": message,
+                "type": "warning" if stats["errors"] or stats["failed"] else "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_view_sale_orders(self):
         self.ensure_one()
@@ -1351,7 +1380,15 @@ class AmazonAccount(models.Model):
             )
         SaleOrder = self.env["sale.order"]
         stats = Counter()
-        with self._get_amazon_client() as client:
+        with self._import_lock() as locked, self._get_amazon_client() as client:
+            if not locked:
+                raise UserError(
+                    self.env._(
+                        "An import of channel %(channel)s is running: try again in a "
+                        "minute.",
+                        channel=self.name,
+                    )
+                )
             raw_orders = []
             for ref in refs:
                 try:

@@ -75,3 +75,36 @@ class TestAmazonSecurity(AmazonCommon):
         self.assertNotIn(other_account, visible)
         with self.assertRaises(AccessError):
             other_account.with_user(user).read(["name"])
+
+    def test_admin_sees_every_channel_field_in_the_form(self):
+        expected = {
+            "name", "enabled", "company_id", "user_id", "team_id",
+            "lwa_client_id", "lwa_client_secret", "lwa_refresh_token", "lwa_auth_url",
+            "application_id", "aws_access_key_id", "aws_secret_access_key",
+            "aws_role_arn", "seller_id", "seller_central_domain", "region",
+            "marketplace_ids", "marketplace_codes", "last_import_datetime",
+            "use_last_import_datetime", "lookback_days", "import_interval", "fba_mode",
+            "fba_warehouse_id", "use_amazon_sku", "customization_level",
+            "email_errors_to", "refresh_token_authorized_on",
+            "refresh_token_expires_on", "client_secret_rotated_on",
+            "client_secret_expires_on", "sp_api_endpoint",
+            "sku_concat_labels",
+        }  # fmt: skip
+        admin_view = (
+            self.env["amazon.account"].with_user(self.admin).get_view(view_type="form")
+        )
+        self.assertFalse(expected - set(admin_view["models"]["amazon.account"]))
+        for secret in (
+            "lwa_client_secret",
+            "lwa_refresh_token",
+            "aws_secret_access_key",
+        ):
+            self.assertRegex(
+                admin_view["arch"], rf'name="{secret}"[^>]*password="True"'
+            )
+        user_view = (
+            self.env["amazon.account"]
+            .with_user(self.amazon_manager)
+            .get_view(view_type="form")
+        )
+        self.assertNotIn("lwa_client_secret", user_view["arch"])

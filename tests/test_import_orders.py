@@ -526,5 +526,6 @@ class TestImportOrders(AmazonImportCommon):
         self.assertEqual(order.state, "sale")
         self.assertEqual(self.fake.calls_to("getOrder")[0].status, 200)
         other = self.add_order(items=[_tee()])
-        self.account.with_user(salesman).action_import_orders()
+        action = self.account.with_user(salesman).action_import_orders()
         self.assertTrue(self.orders([other]))
+        self.assertIn("1 new order(s)", action["params"]["message"])
