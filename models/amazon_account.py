@@ -1111,7 +1111,7 @@ class AmazonAccount(models.Model):
             if result.get("skipped"):
                 raise UserError(
                     self.env._(
-                        "Channel %(channel)s did not import: %(reason)s.",
+                        "Channel %(channel)s did not import: %(reason)s",
                         channel=account.name,
                         reason=result["skipped"],
                     )
