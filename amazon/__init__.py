@@ -11,6 +11,7 @@ from .client import (
     ROTATION_SCOPE,
     AmazonClient,
     ChannelConfig,
+    has_cached_access_token,
     invalidate_access_tokens,
 )
 from . import custom
@@ -29,6 +30,7 @@ __all__ = [
     "ThrottledError",
     "TokenBucket",
     "custom",
+    "has_cached_access_token",
     "invalidate_access_tokens",
     "redact",
 ]

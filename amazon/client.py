@@ -166,6 +166,35 @@ class _TokenCache:
 TOKEN_CACHE = _TokenCache()
 
 
+def _token_cache_key(lwa_url, client_id, client_secret, refresh_token, scope=""):
+    # Only a digest of the secret: a key may end up in a debugger or a dump.
+    # A grantless token belongs to the app, not to a seller: no refresh token.
+    return _digest(
+        lwa_url,
+        client_id,
+        _digest(client_secret),
+        refresh_token if not scope else "",
+        scope,
+    )
+
+
+def has_cached_access_token(config, scope=None):
+    """Whether a live access token for exactly these credentials is cached.
+
+    ``scope`` asks about the grantless token of that scope instead of the
+    seller's token.  Lets callers (and tests) check that a rotation left no
+    token of the old secret behind without touching the cache's internals.
+    """
+    key = _token_cache_key(
+        config.lwa_url,
+        config.client_id,
+        config.client_secret,
+        config.refresh_token,
+        scope or "",
+    )
+    return TOKEN_CACHE.get(key) is not None
+
+
 def invalidate_access_tokens(config):
     """Forget every cached access token of this channel's application.
 
@@ -372,11 +401,11 @@ class LwaTokenClient(AccessTokenClient):
         )
 
     def _get_cache_key(self, token_flavor=""):
-        return _digest(
+        return _token_cache_key(
             self.config.lwa_url,
             self.cred.client_id,
-            _digest(self.cred.client_secret),
-            self.cred.refresh_token if not token_flavor else "",
+            self.cred.client_secret,
+            self.cred.refresh_token,
             token_flavor,
         )
 
@@ -409,6 +438,12 @@ class LwaTokenClient(AccessTokenClient):
             raise AmazonError("not_authorized")
         token = self._fetch(self.data)
         TOKEN_CACHE.put(self._get_cache_key(), self.config.app_key, token)
+        return AccessTokenResponse(**token)
+
+    def grantless_now(self, scope=ROTATION_SCOPE):
+        """Fetch a new grantless token, ignoring (and replacing) the cached one."""
+        token = self._fetch(self.grantless_data(scope))
+        TOKEN_CACHE.put(self._get_cache_key(scope), self.config.app_key, token)
         return AccessTokenResponse(**token)
 
     def drop_cached(self):
@@ -794,6 +829,21 @@ class AmazonClient:
         """Get a new access token now; AmazonError if Amazon refuses."""
         lwa = self._token_client()
         self._call(None, None, lwa.refresh_now)
+        return True
+
+    def check_client_credentials(self, scope=ROTATION_SCOPE):
+        """Have Login with Amazon accept the client ID and secret, now.
+
+        A client_credentials (grantless) grant needs no refresh token, so a
+        secret can be checked before any seller has authorised the app.  The
+        default scope is the one of the Application Management API: Amazon
+        lists no role for it, so every SP-API application may ask for it,
+        whereas the notifications scope serves an API the app may never use.
+        Any cached token is ignored; AmazonError (e.g. ``invalid_client``) if
+        Amazon refuses.
+        """
+        lwa = self._token_client()
+        self._call(None, None, lambda: lwa.grantless_now(scope))
         return True
 
     def exchange_authorization_code(self, code, redirect_uri):

@@ -169,6 +169,95 @@ def test_invalidate_access_tokens(stub):
     assert len(stub.lwa_forms()) == 3
 
 
+def test_has_cached_access_token(stub):
+    cfg = make_config()
+    assert not amazon.has_cached_access_token(cfg)
+    make_client(stub, config=cfg).get_order("1")
+    assert amazon.has_cached_access_token(cfg)
+    # Exactly these credentials: another secret or seller has no token.
+    assert not amazon.has_cached_access_token(cfg.replace(client_secret="other"))
+    assert not amazon.has_cached_access_token(cfg.replace(refresh_token="Atzr|x"))
+    assert not amazon.has_cached_access_token(cfg, scope=amazon.ROTATION_SCOPE)
+    make_client(stub, config=cfg).rotate_client_secret()
+    # The rotation dropped every token of the app, the grantless one included.
+    assert not amazon.has_cached_access_token(cfg)
+    assert not amazon.has_cached_access_token(cfg, scope=amazon.ROTATION_SCOPE)
+    make_client(stub, config=cfg).check_client_credentials()
+    assert amazon.has_cached_access_token(cfg, scope=amazon.ROTATION_SCOPE)
+    invalidate_access_tokens(cfg)
+    assert not amazon.has_cached_access_token(cfg, scope=amazon.ROTATION_SCOPE)
+
+
+def test_has_cached_access_token_follows_expiry(stub, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(TOKEN_CACHE, "clock", clock)
+    cfg = make_config()
+    make_client(stub, config=cfg).get_order("1")
+    assert amazon.has_cached_access_token(cfg)
+    clock.now += 3600
+    assert not amazon.has_cached_access_token(cfg)
+
+
+def test_check_client_credentials(stub):
+    cfg = make_config(refresh_token=None)
+    client = make_client(stub, config=cfg)
+    assert client.check_client_credentials() is True
+    assert client.check_client_credentials(scope="sellingpartnerapi::notifications")
+    assert client.check_client_credentials() is True
+    forms = stub.lwa_forms()
+    # Never served from the cache: each check is a new grant at LWA.
+    assert len(forms) == 3
+    assert forms[0] == {
+        "grant_type": "client_credentials",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "scope": "sellingpartnerapi::client_credential:rotation",
+    }
+    assert forms[1]["scope"] == "sellingpartnerapi::notifications"
+    # The rotation reuses the token the check fetched.
+    client.rotate_client_secret()
+    assert len(stub.lwa_forms()) == 3
+
+
+@pytest.mark.parametrize(
+    "status,lwa_code,expected",
+    [
+        (401, "invalid_client", "invalid_client"),
+        (400, "invalid_scope", "lwa_error"),
+        (400, "unauthorized_client", "unauthorized_client"),
+    ],
+)
+def test_check_client_credentials_refused(stub, status, lwa_code, expected):
+    stub.queue(
+        TOKEN,
+        json_reply(
+            {"error": lwa_code, "error_description": "nope"},
+            status=status,
+            request_id="lwa-rid",
+        ),
+    )
+    cfg = make_config(refresh_token=None)
+    with pytest.raises(AmazonError) as info:
+        make_client(stub, config=cfg).check_client_credentials()
+    assert info.value.code == expected and info.value.request_id == "lwa-rid"
+    assert CLIENT_SECRET not in str(info.value)
+    assert len(stub.lwa_forms()) == 1  # a refusal is not retried
+    assert not amazon.has_cached_access_token(cfg, scope=amazon.ROTATION_SCOPE)
+
+
+def test_check_client_credentials_outage_is_retried(stub):
+    clock = FakeClock()
+    stub.queue(TOKEN, httpx.Response(503))
+    client = make_client(stub, config=make_config(refresh_token=None), clock=clock)
+    assert client.check_client_credentials()
+    assert len(stub.lwa_forms()) == 2 and len(clock.sleeps) == 1
+    with pytest.raises(AmazonError) as info:
+        make_client(
+            stub, config=make_config(client_secret="", refresh_token=None)
+        ).check_client_credentials()
+    assert info.value.code == "missing_credentials"
+
+
 def test_check_credentials_bypasses_the_cache(stub):
     client = make_client(stub)
     client.get_order("1")

@@ -7,11 +7,13 @@ import pytest
 from amazon_helpers import FakeClock
 
 from amazon import (
+    ROTATION_SCOPE,
     AmazonClient,
     AmazonError,
     ChannelConfig,
     Pacer,
     ThrottledError,
+    has_cached_access_token,
     invalidate_access_tokens,
 )
 from amazon.client import TOKEN_CACHE
@@ -197,6 +199,49 @@ def test_wrong_secret_is_invalid_client(amazon_fake, amazon_app):
     with pytest.raises(AmazonError) as info:
         client_for(amazon_app, config=config).check_credentials()
     assert info.value.code == "invalid_client" and info.value.status == 401
+
+
+def test_check_client_credentials_needs_no_refresh_token(
+    amazon_fake, amazon_app, no_violations
+):
+    config = config_for(amazon_app, refresh_token=None)
+    client = client_for(amazon_app, config=config)
+    assert client.check_client_credentials() is True
+    assert client.check_client_credentials() is True
+    forms = [c.params for c in amazon_fake.calls_to("token")]
+    # Each check asks LWA again: a cached token proves nothing about the secret.
+    assert len(forms) == 2
+    assert forms[0]["grant_type"] == "client_credentials"
+    assert forms[0]["scope"] == ROTATION_SCOPE
+    assert "refresh_token" not in forms[0]
+    assert has_cached_access_token(config, scope=ROTATION_SCOPE)
+    assert not has_cached_access_token(config)
+
+
+def test_check_client_credentials_wrong_secret(amazon_fake, amazon_app):
+    wrong = "amzn1.oa2-cs.v1.wrongsecret42"
+    config = config_for(amazon_app, client_secret=wrong, refresh_token=None)
+    with pytest.raises(AmazonError) as info:
+        client_for(amazon_app, config=config).check_client_credentials()
+    assert info.value.code == "invalid_client" and info.value.status == 401
+    assert wrong not in str(info.value) and wrong not in repr(info.value)
+    assert not has_cached_access_token(config, scope=ROTATION_SCOPE)
+
+
+def test_check_client_credentials_after_rotation(amazon_fake, amazon_app):
+    old = config_for(amazon_app, refresh_token=None)
+    client_for(amazon_app, config=old).rotate_client_secret()
+    new = old.replace(client_secret=amazon_fake.rotations[0]["new_secret"])
+    # Both secrets work during the 7-day overlap ...
+    assert client_for(amazon_app, config=old).check_client_credentials()
+    assert client_for(amazon_app, config=new).check_client_credentials()
+    amazon_fake.advance(7 * 24 * 3600 + 1)
+    assert has_cached_access_token(old, scope=ROTATION_SCOPE)
+    # ... then only the new one, even with a token of the old one still cached.
+    with pytest.raises(AmazonError) as info:
+        client_for(amazon_app, config=old).check_client_credentials()
+    assert info.value.code == "invalid_client"
+    assert client_for(amazon_app, config=new).check_client_credentials()
 
 
 def test_code_only_credentials_ignore_environment(
