@@ -30,6 +30,15 @@ def _parser():
         "--rate-limits", action="store_true", help="enforce usage plans"
     )
     parser.add_argument("--no-validate", action="store_true", help="skip model checks")
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        help="OAuth Redirect URI of the app (repeatable; default: "
+        "http://localhost:8069/sale_amazon_spapi/authorize)",
+    )
+    parser.add_argument(
+        "--draft-app", action="store_true", help="consent needs version=beta"
+    )
     return parser
 
 
@@ -49,7 +58,12 @@ def main(argv=None):
         client_id=f"amzn1.application-oa2-client.{digest[:32]}",
         client_secret=f"amzn1.oa2-cs.v1.{digest[32:]}",
         application_id=f"amzn1.sp.solution.{digest[8:40]}",
+        redirect_uris=args.redirect_uri
+        or ["http://localhost:8069/sale_amazon_spapi/authorize"],
+        draft=args.draft_app,
     )
+    # A person walks the demo: show Seller Central's Confirm page.
+    fake.consent_confirm = True
     seller = fake.add_seller()
     refresh_token = fake.add_refresh_token(
         app.client_id, seller.seller_id, token=f"Atzr|IwEBdemo{digest[:40]}"
@@ -68,6 +82,8 @@ def main(argv=None):
         f"  seller_id:      {seller.seller_id}\n"
         f"  endpoint:       {fake.base_url}\n"
         f"  lwa_url:        {fake.lwa_url}\n"
+        f"  seller_central: {fake.seller_central_url} (Seller Central URL Override)\n"
+        f"  redirect_uris:  {', '.join(app.redirect_uris)}\n"
         f"  marketplaces:   {markets}\n"
         f"  orders:         {args.orders} (seed {args.seed}); Ctrl-C to stop",
         flush=True,

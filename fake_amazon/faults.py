@@ -12,6 +12,7 @@ OPERATIONS = (
     "rotateApplicationClientSecret",
     "token",
     "customization",
+    "consent",
     "*",
 )
 

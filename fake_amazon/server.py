@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import contract, lwa, orders_api
+from . import consent, contract, lwa, orders_api
 from . import marketplaces as mkt
 from . import seed as seeding
 from .custom_zip import build_zip
@@ -56,6 +56,10 @@ ROUTES = [
         "rotateApplicationClientSecret",
     ),
     ("GET", ("custom", "{file}"), "customization"),
+    # Seller Central, not SP-API: GET shows (or auto-approves) the consent,
+    # POST is the demo page's Confirm button.
+    ("GET", ("apps", "authorize", "consent"), "consent"),
+    ("POST", ("apps", "authorize", "consent"), "consent"),
 ]
 SELLER_OPERATIONS = {
     "searchOrders",
@@ -106,6 +110,11 @@ class FakeAmazon:
         self.warnings = []
         self.shipments = {}
         self.rotations = []
+        # Seller Central: the seller signed in when a consent is given (None:
+        # the default seller), and whether GET shows a Confirm page (the demo)
+        # instead of approving at once (the tests).
+        self.consent_seller_id = None
+        self.consent_confirm = False
         self.validation_skipped_reason = None
         self.validate = validate
         if validate:
@@ -163,6 +172,11 @@ class FakeAmazon:
     def lwa_url(self):
         return self.base_url + "/auth/o2/token"
 
+    @property
+    def seller_central_url(self):
+        """What a channel's Seller Central URL Override should be."""
+        return self.base_url
+
     # Clock -------------------------------------------------------------
 
     def now(self):
@@ -176,6 +190,12 @@ class FakeAmazon:
     def add_app(
         self, client_id=None, client_secret=None, application_id=None, **options
     ):
+        """Register an application.
+
+        Options: ``rotation_enrolled``, ``secret_expires_at``, ``redirect_uris``
+        (OAuth Redirect URIs the consent page accepts) and ``draft`` (consent
+        then needs ``version=beta``).
+        """
         return self.store.add_app(client_id, client_secret, application_id, **options)
 
     def add_seller(self, seller_id=None, marketplace_ids=None, store_name=None):
@@ -289,6 +309,8 @@ class FakeAmazon:
             response, status = self._token(request, fault)
         elif operation == "customization":
             response, status = self._customization(captured["file"], fault)
+        elif operation == "consent":
+            response, status = self._consent(request, params, fault)
         else:
             response, status = self._sp_api(operation, request, captured, params, fault)
         self.calls.append(Call(operation, params, status))
@@ -298,7 +320,7 @@ class FakeAmazon:
         if request.method == "GET":
             raw = parse_qs(request.query_string.decode(), keep_blank_values=True)
             return {k: v[0] if len(v) == 1 else v for k, v in raw.items()}
-        if operation == "token":
+        if operation in ("token", "consent"):
             return request.form.to_dict()
         try:
             return json.loads(request.get_data() or b"{}")
@@ -358,6 +380,27 @@ class FakeAmazon:
         if fault and fault.kind == "malformed":
             data = data[: len(data) // 3]
         return Response(data, status=200, content_type="application/zip"), 200
+
+    def _consent(self, request, params, fault):
+        if fault and fault.kind == "status":
+            body = consent.error_page(consent.ConsentError("", "Injected fault."))
+            return self._html(fault.status, body), fault.status
+        try:
+            grant = consent.check(self.store, params)
+        except consent.ConsentError as error:
+            return self._html(400, consent.error_page(error)), 400
+        seller = self.store.add_seller(self.consent_seller_id)
+        if request.method == "GET" and self.consent_confirm:
+            return self._html(200, consent.confirm_page(grant, params, seller)), 200
+        code = self.store.issue_auth_code(
+            grant.app.client_id, grant.redirect_uri, seller.seller_id
+        )
+        location = consent.redirect_location(grant, code, seller.seller_id)
+        # 302 like Seller Central, also after the POST of the Confirm page.
+        return Response(b"", status=302, headers={"Location": location}), 302
+
+    def _html(self, status, body):
+        return Response(body, status=status, content_type="text/html; charset=utf-8")
 
     def _sp_api(self, operation, request, captured, params, fault):
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}

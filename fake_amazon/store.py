@@ -78,6 +78,10 @@ class App:
     application_id: str
     secrets: list
     rotation_enrolled: bool = True
+    # OAuth Redirect URIs registered in the Developer Console, and whether the
+    # application is still a draft (consent then needs version=beta).
+    redirect_uris: list = field(default_factory=list)
+    draft: bool = False
 
     def secret_valid(self, value, now):
         return any(s.value == value and s.expires_at > now for s in self.secrets)
@@ -151,6 +155,7 @@ class Store:
         client_secret = client_secret or _token("amzn1.oa2-cs.v1.", 32)
         application_id = application_id or "amzn1.sp.solution." + secrets.token_hex(16)
         expires_at = kw.pop("secret_expires_at", None) or now + SECRET_LIFETIME
+        kw["redirect_uris"] = list(kw.get("redirect_uris") or [])
         app = App(client_id, application_id, [Secret(client_secret, expires_at)], **kw)
         with self.lock:
             self.apps[client_id] = app
