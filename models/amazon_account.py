@@ -244,6 +244,13 @@ class AmazonAccount(models.Model):
         help="Leave empty to use the region's Amazon host. Set it to reach Amazon's "
         "sandbox or a local test server, e.g. http://127.0.0.1:8900.",
     )
+    seller_central_url_override = fields.Char(
+        string="Seller Central URL Override",
+        groups="base.group_system",
+        help="Leave empty to use the Seller Central of the channel's domain. Set it "
+        "to send the website authorisation to Amazon's sandbox or a local fake "
+        "Amazon, e.g. http://127.0.0.1:8900.",
+    )
 
     # === COMPUTE METHODS === #
 
@@ -439,6 +446,24 @@ class AmazonAccount(models.Model):
                         "channel again or paste the token exactly as Seller Central "
                         "shows it.",
                         prefix=const.REFRESH_TOKEN_PREFIX,
+                    )
+                )
+
+    @api.constrains("seller_central_url_override")
+    def _check_seller_central_url_override(self):
+        for account in self.sudo():
+            if not account.seller_central_url_override:
+                continue
+            url = urlparse(account.seller_central_url_override)
+            # The signed state travels to this host: https, or http on the loopback
+            # for a local fake Amazon (as for the LWA Auth URL).
+            local = url.hostname in ("127.0.0.1", "localhost", "::1")
+            if not url.netloc or (
+                url.scheme != "https" and not (local and url.scheme == "http")
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The Seller Central URL Override must be an https:// URL."
                     )
                 )
 
@@ -860,7 +885,12 @@ class AmazonAccount(models.Model):
             .with_context(active_test=False)
             .search([("code", "=", self.seller_central_domain)], limit=1)
         )
-        base = marketplace.seller_central_url or "https://sellercentral.amazon.com"
+        # sudo: only administrators see the override, but it applies to everyone.
+        base = (
+            self.sudo().seller_central_url_override
+            or marketplace.seller_central_url
+            or "https://sellercentral.amazon.com"
+        )
         params = {
             "application_id": self.application_id or "",
             "state": state,

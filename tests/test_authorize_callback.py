@@ -4,6 +4,7 @@ import time
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.sale_amazon_spapi import const
@@ -23,8 +24,13 @@ class TestAuthorizeCallback(HttpCase):
         super().setUpClass()
         cls.fake = FakeAmazon().start()
         cls.addClassCleanup(cls.fake.stop)
-        cls.app = cls.fake.add_app()
+        # The redirect URI registered in the Developer Console is this database's.
+        cls.app = cls.fake.add_app(
+            redirect_uris=[cls.base_url() + const.OAUTH_CALLBACK_ROUTE]
+        )
         cls.fake.add_seller(SELLER_ID, ["A1F83G8C2ARO7P", "A1PA6795UKMFR9"])
+        # The seller signed in to (fake) Seller Central when consenting.
+        cls.fake.consent_seller_id = SELLER_ID
         cls.admin = new_test_user(
             cls.env,
             "amazon_admin",
@@ -198,3 +204,103 @@ class TestAuthorizeCallback(HttpCase):
         state, _code = self.start_consent()
         response = self.callback(state=state, error="MD1000")
         self.assert_refused(response, 400, "version=beta")
+
+    def open_consent(self, draft=False):
+        """The administrator's Authorise wizard: the consent URL it opens."""
+        account = self.account.with_user(self.admin)
+        action = account.action_open_authorize_wizard()
+        wizard = (
+            self.env[action["res_model"]].with_user(self.admin).browse(action["res_id"])
+        )
+        wizard.draft_application = draft
+        self.assertTrue(wizard.consent_preview.startswith(self.fake.seller_central_url))
+        return wizard.action_open_consent()["url"]
+
+    def test_consent_page_to_callback(self):
+        """Wizard → fake Seller Central consent → callback: nobody plays Amazon."""
+        self.account.seller_central_url_override = self.fake.seller_central_url
+        self.fake.calls.clear()
+        url = self.open_consent()
+        consent = urlsplit(url)
+        self.assertEqual(
+            f"{consent.scheme}://{consent.netloc}{consent.path}",
+            self.fake.seller_central_url + "/apps/authorize/consent",
+        )
+        self.authenticate("amazon_admin", "amazon_admin")
+        # Seller Central's 302 to the callback, the callback's 303 to the channel.
+        response = self.url_open(url)
+        self.env.invalidate_all()
+        self.assertEqual([r.status_code for r in response.history], [302, 303])
+        back = response.history[0].headers["Location"]
+        self.assertTrue(back.startswith(self.account._get_amazon_redirect_uri() + "?"))
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(
+            response.url.endswith(f"/odoo/amazon.account/{self.account.id}")
+        )
+        self.assertEqual([c.status for c in self.fake.calls_to("consent")], [302])
+        code = parse_qs(urlsplit(back).query)["spapi_oauth_code"][0]
+        self.assertTrue(self.fake.store.auth_codes[code].used)
+        account = self.account.sudo()
+        token = account.lwa_refresh_token
+        self.assertIn(token, self.fake.store.refresh_tokens)
+        self.assertEqual(self.fake.store.refresh_tokens[token].seller_id, SELLER_ID)
+        self.assertEqual(account.seller_id, SELLER_ID)
+        self.assertEqual(account.refresh_token_authorized_on, date.today())
+        self.assertEqual(
+            account.refresh_token_expires_on, date.today() + timedelta(days=365)
+        )
+        self.assertFalse(account.lwa_oauth_nonce)
+        self.assertEqual(account.connection_state, "ok")
+        self.assertEqual(account.credentials_status, "ok")
+        for secret in (token, code, self.app.client_secret):
+            self.assertNotIn(secret, response.text)
+
+    def test_consent_page_draft_without_beta(self):
+        """A draft app without version=beta stops at Amazon's MD1000 page."""
+        self.patch(self.app, "draft", True)
+        self.account.seller_central_url_override = self.fake.seller_central_url
+        self.fake.calls.clear()
+        codes = set(self.fake.store.auth_codes)
+        url = self.open_consent(draft=False)
+        self.authenticate("amazon_admin", "amazon_admin")
+        response = self.url_open(url)
+        self.env.invalidate_all()
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(response.history)  # Amazon's own page: no way back
+        self.assertTrue(response.url.startswith(self.fake.seller_central_url))
+        self.assertIn("MD1000", response.text)
+        self.assertEqual(set(self.fake.store.auth_codes), codes)
+        account = self.account.sudo()
+        self.assertFalse(account.lwa_refresh_token)
+        self.assertFalse(account.refresh_token_authorized_on)
+        self.assertFalse(account.seller_id)
+        self.assertEqual(account.credentials_status, "missing")
+        # Ticking 'Draft application' in the wizard is the way out.
+        response = self.url_open(self.open_consent(draft=True))
+        self.env.invalidate_all()
+        self.assertEqual([r.status_code for r in response.history], [302, 303])
+        self.assertTrue(self.account.sudo().lwa_refresh_token)
+        self.assertEqual(self.account.credentials_status, "ok")
+
+    def test_consent_url_override(self):
+        """The override swaps Seller Central's host and nothing else."""
+        self.account.seller_central_domain = "DE"
+        plain = urlsplit(self.account._get_amazon_consent_url("S.1", draft=True))
+        self.assertEqual(plain.netloc, "sellercentral.amazon.de")
+        self.account.seller_central_url_override = self.fake.seller_central_url + "/"
+        url = urlsplit(self.account._get_amazon_consent_url("S.1", draft=True))
+        self.assertEqual(f"{url.scheme}://{url.netloc}", self.fake.seller_central_url)
+        self.assertEqual((url.path, url.query), (plain.path, plain.query))
+        # A manager's consent URL (were one built) follows the override too.
+        manager_url = self.account.with_user(self.manager)._get_amazon_consent_url("S")
+        self.assertTrue(manager_url.startswith(self.fake.seller_central_url))
+        self.assertNotIn(
+            "seller_central_url_override",
+            self.env["amazon.account"].with_user(self.manager).fields_get(),
+        )
+        for bad in ("sellercentral.amazon.de", "ftp://x.example.com", "http://x.com"):
+            with self.subTest(bad=bad), self.assertRaises(ValidationError):
+                self.account.seller_central_url_override = bad
+                self.account.flush_recordset()
+        self.account.seller_central_url_override = "https://sandbox.example.com"
+        self.account.flush_recordset()

@@ -49,7 +49,11 @@ class AmazonAuthorizeWizard(models.TransientModel):
                 "over https and set its base URL (web.base.url) accordingly."
             )
 
-    @api.depends("account_id.seller_central_domain", "draft_application")
+    @api.depends(
+        "account_id.seller_central_domain",
+        "account_id.seller_central_url_override",
+        "draft_application",
+    )
     def _compute_consent_preview(self):
         for wizard in self:
             url = wizard.account_id._get_amazon_consent_url(
