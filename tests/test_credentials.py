@@ -11,8 +11,11 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from odoo.addons.sale_amazon_spapi import const
-from odoo.addons.sale_amazon_spapi.amazon import AmazonClient, Pacer
-from odoo.addons.sale_amazon_spapi.amazon.client import TOKEN_CACHE
+from odoo.addons.sale_amazon_spapi.amazon import (
+    ROTATION_SCOPE,
+    Pacer,
+    has_cached_access_token,
+)
 from odoo.addons.sale_amazon_spapi.fake_amazon import FakeAmazon
 
 from .common import AmazonCommon
@@ -348,14 +351,12 @@ class TestCredentialsRotation(FakeAmazonChannel):
         wizard.method = method
         return wizard
 
-    def old_cache_key(self):
-        config = self.account._get_amazon_config(client_secret=self.old_secret)
-        # pylint: disable=protected-access
-        return AmazonClient(config)._token_client()._get_cache_key()
+    def old_config(self):
+        return self.account._get_amazon_config(client_secret=self.old_secret)
 
     def test_rotation_console_success(self):
         self.account._get_amazon_client().get_marketplace_participations()
-        self.assertIsNotNone(TOKEN_CACHE.get(self.old_cache_key()))
+        self.assertTrue(has_cached_access_token(self.old_config()))
         # What "Rotate Secret" in the Developer Console does at Amazon.
         new_secret, _grace = self.fake.store.rotate_secret(self.app)
         wizard = self.wizard()
@@ -371,7 +372,7 @@ class TestCredentialsRotation(FakeAmazonChannel):
         self.assertEqual(
             {c["client_secret"] for c in self.token_calls()}, {new_secret.value}
         )
-        self.assertIsNone(TOKEN_CACHE.get(self.old_cache_key()))
+        self.assertFalse(has_cached_access_token(self.old_config()))
         self.assertEqual(self.account.connection_state, "ok")
         self.assertTrue(self.env[result["res_model"]].browse(result["res_id"]).success)
         body = self.account.message_ids[0].body
@@ -390,6 +391,69 @@ class TestCredentialsRotation(FakeAmazonChannel):
         self.assertEqual(self.account.lwa_client_secret, self.old_secret)
         self.assertFalse(self.account.client_secret_rotated_on)
         self.assertEqual(self.account._amazon_test_connection()[1], False)
+
+    def unauthorise(self):
+        self.account.write(
+            {"lwa_refresh_token": False, "refresh_token_authorized_on": False}
+        )
+
+    def test_rotation_without_refresh_token(self):
+        self.unauthorise()
+        # The old secret's grantless token (e.g. from a rotation request).
+        self.account._get_amazon_client().check_client_credentials()
+        self.assertTrue(has_cached_access_token(self.old_config(), ROTATION_SCOPE))
+        new_secret, _grace = self.fake.store.rotate_secret(self.app)
+        wizard = self.wizard()
+        wizard.new_client_secret = new_secret.value
+        self.fake.calls.clear()
+        result = wizard.action_validate()
+        self.assertEqual(self.account.lwa_client_secret, new_secret.value)
+        self.assertEqual(self.account.client_secret_rotated_on, date.today())
+        calls = self.token_calls()
+        self.assertEqual(len(calls), 1)
+        self.assertEqual(calls[0]["grant_type"], "client_credentials")
+        self.assertEqual(calls[0]["client_secret"], new_secret.value)
+        self.assertNotIn("refresh_token", calls[0])
+        self.assertFalse(has_cached_access_token(self.old_config(), ROTATION_SCOPE))
+        # No connection test (it needs a seller): the channel says what is next.
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertIn("Authorise the seller account", result["params"]["message"])
+        self.assertEqual(self.account.connection_state, "untested")
+        self.assertEqual(self.account.credentials_status, "missing")
+        body = self.account.message_ids[0].body
+        self.assertIn("replaced the LWA client secret", body)
+        self.assertNotIn(new_secret.value, body)
+        self.assertNotIn(self.old_secret, body)
+        # The new secret then also serves the seller authorisation.
+        self.authorise()
+        self.assertFalse(self.account._amazon_test_connection()[1])
+
+    def test_rotation_without_refresh_token_bad_secret(self):
+        self.unauthorise()
+        messages = len(self.account.message_ids)
+        wizard = self.wizard()
+        wizard.new_client_secret = "amzn1.oa2-cs.v1.notthenewone"
+        with self.assertRaisesRegex(
+            UserError, "current one is kept: Amazon refused the application"
+        ) as raised:
+            wizard.action_validate()
+        self.assertNotIn("notthenewone", str(raised.exception))
+        self.assertNotIn(self.old_secret, str(raised.exception))
+        self.assertEqual(self.account.lwa_client_secret, self.old_secret)
+        self.assertFalse(self.account.client_secret_rotated_on)
+        self.assertEqual(len(self.account.message_ids), messages)
+        # Past its 7-day overlap after a rotation, an old secret is refused too.
+        new_secret, _grace = self.fake.store.rotate_secret(self.app)
+        past_overlap = 7 * 24 * 3600 + 1
+        self.fake.advance(past_overlap)
+        # The fake serves the whole class: give the other tests their time back.
+        self.addCleanup(self.fake.advance, -past_overlap)
+        self.account.lwa_client_secret = new_secret.value
+        wizard.new_client_secret = self.old_secret
+        with self.assertRaisesRegex(UserError, "current one is kept"):
+            wizard.action_validate()
+        self.assertEqual(self.account.lwa_client_secret, new_secret.value)
+        self.assertFalse(self.account.client_secret_rotated_on)
 
     def test_rotation_through_api(self):
         wizard = self.wizard("api")

@@ -78,8 +78,18 @@ class AmazonRotateSecretWizard(models.TransientModel):
                 )
             )
         old_config = account._get_amazon_config()
+        authorised = bool(old_config.refresh_token)
+        client = account._get_amazon_client(client_secret=new_secret)
         try:
-            account._get_amazon_client(client_secret=new_secret).check_credentials()
+            if authorised:
+                # A refresh token grant proves more than the secret alone: that
+                # it works with the seller authorisation the imports rely on.
+                client.check_credentials()
+            else:
+                # No seller yet: a grantless grant still proves that Login with
+                # Amazon accepts the secret, so a channel can be rotated before
+                # it is authorised.
+                client.check_client_credentials()
         except AmazonError as error:
             raise UserError(
                 self.env._(
@@ -104,4 +114,20 @@ class AmazonRotateSecretWizard(models.TransientModel):
                 date=format_date(self.env, account.client_secret_expires_on),
             )
         )
+        if not authorised:
+            # A connection test needs a seller authorisation: it would only
+            # report a failure that says nothing about the new secret.
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "title": self.env._("Client secret replaced"),
+                    "message": self.env._(
+                        "Amazon accepted the new client secret. Authorise the "
+                        "seller account to connect the channel."
+                    ),
+                    "type": "success",
+                    "next": {"type": "ir.actions.act_window_close"},
+                },
+            }
         return self.env["amazon.connection.test.wizard"]._from_account(account)
