@@ -52,7 +52,6 @@ BULK_CONTEXT = {
 TARGETS = {
     "ratio": 1.5,
     "queries_per_order": 60,
-    "calls_per_100": 1.0,
     "memory_mb_10k": 300,
     "backlog_seconds": 120,
 }
@@ -129,6 +128,52 @@ def queries():
 def max_rss_mb():
     # ru_maxrss is in kilobytes on Linux.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb():
+    """Current resident set size, or None where /proc is not available."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except OSError:
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class PeakRss:
+    """Peak RSS over a block, sampled by a thread.
+
+    ru_maxrss is the peak of the whole process: seeding 10,000 orders in the
+    fake before the import already peaks higher than the import itself, so the
+    growth of the block is sampled instead.
+    """
+
+    def __init__(self, interval=0.05):
+        import threading
+
+        self.interval = interval
+        self.start = self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self):
+        if self.start is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.start is not None:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self.peak, rss_mb())
+
+    @property
+    def growth(self):
+        return None if self.start is None else self.peak - self.start
 
 
 # --------------------------------------------------------------------------
@@ -551,16 +596,24 @@ class BareLoop:
 @contextmanager
 def measure(trace_memory):
     """Seconds, SQL queries and memory growth of the block."""
+    import gc
+
     result = {}
+    gc.collect()
     if trace_memory:
         tracemalloc.start()
+    sampler = PeakRss()
     rss0, q0, t0 = max_rss_mb(), queries(), time.perf_counter()
     try:
-        yield result
+        with sampler:
+            yield result
     finally:
         result["seconds"] = time.perf_counter() - t0
         result["queries"] = queries() - q0
-        result["rss_growth_mb"] = max_rss_mb() - rss0
+        growth = sampler.growth
+        # Without /proc: the growth of the process peak (0 when it was higher
+        # before the block).
+        result["rss_growth_mb"] = max_rss_mb() - rss0 if growth is None else growth
         if trace_memory:
             result["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
@@ -729,7 +782,7 @@ def report_throughput(args, r):
         ("SQL queries", imp["queries"], bare and bare["queries"], "{}"),
         ("SQL queries/order", imp_qpo, bare and bare["queries"] / created, "{:.1f}"),
         (
-            "peak RSS growth (MB)",
+            "peak RSS growth (MB, sampled)",
             imp["rss_growth_mb"],
             bare and bare["rss_growth_mb"],
             "{:.0f}",
@@ -756,6 +809,8 @@ def report_throughput(args, r):
             f"(without the searchOrders time: {local_ratio:.2f})"
         )
     per_100 = 100 * order_calls / received if received else 0
+    # One call per page of up to 100 orders: ceil(received / 100) calls.
+    calls_ok = order_calls <= -(-received // 100)
     print(
         f"SP-API order calls: { {op: calls[op] for op in SP_API_ORDER_CALLS} } = "
         f"{per_100:.2f} per 100 orders received, "
@@ -778,7 +833,7 @@ def report_throughput(args, r):
     print(f"  queries/order <= 60: {imp_qpo:.1f} {_verdict(qpo_ok)}")
     print(
         f"  1 SP-API call per 100 orders: {per_100:.2f} "
-        f"{_verdict(per_100 <= TARGETS['calls_per_100'] + 1e-9)}"
+        f"({order_calls} calls for {received} orders) {_verdict(calls_ok)}"
     )
     growth = imp["rss_growth_mb"]
     if args.orders >= 10_000:
