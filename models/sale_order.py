@@ -232,6 +232,12 @@ class _ImportBatch:
         new = [entry for entry in new if not entry.get("error")]
         self._resolve_products(new)
         self._resolve_partners(new)
+        # Each line would otherwise search the analytic distribution models.
+        self.line_defaults = {}
+        if not self.env["account.analytic.distribution.model"].search_count(
+            [("company_id", "in", [self.company.id, False])], limit=1
+        ):
+            self.line_defaults["analytic_distribution"] = False
         vals_list = [self._order_values(entry) for entry in new]
         orders = self._create_isolated(new, vals_list)
         if not orders:
@@ -580,7 +586,8 @@ class _ImportBatch:
         return [
             Command.create(
                 dict(
-                    extra,
+                    self.line_defaults,
+                    **extra,
                     product_id=product.id,
                     product_uom_qty=qty,
                     price_unit=float(unit),
@@ -698,6 +705,7 @@ class _ImportBatch:
         ]
         to_confirm = self.SaleOrder.union(*(entry["order"] for entry in confirmable))
         if to_confirm:
+            self._subscribe_customers(to_confirm)
             to_confirm.action_confirm()
             self.stats["confirmed"] += len(to_confirm)
         shipped = self.SaleOrder.union(
@@ -727,6 +735,29 @@ class _ImportBatch:
                 user_id=self.account.user_id.id or self.env.uid,
             )
         self.stats["waiting_mapping"] += len(waiting)
+
+    def _subscribe_customers(self, orders):
+        """Make the customers followers in one insert.
+
+        action_confirm() subscribes each order's customer one order at a time
+        (several queries each); it skips the orders already followed.
+        """
+        orders = orders.filtered(lambda o: o.partner_id not in o.message_partner_ids)
+        if not orders:
+            return
+        subtypes = self.env["mail.message.subtype"].default_subtypes("sale.order")[2]
+        self.env["mail.followers"].sudo().create(
+            [
+                {
+                    "res_model": "sale.order",
+                    "res_id": order.id,
+                    "partner_id": order.partner_id.id,
+                    "subtype_ids": [Command.set(subtypes.ids)],
+                }
+                for order in orders
+            ]
+        )
+        orders.invalidate_recordset(["message_follower_ids", "message_partner_ids"])
 
     def _validate_deliveries(self, orders):
         """Amazon already shipped these: mark their deliveries done.

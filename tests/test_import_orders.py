@@ -54,6 +54,7 @@ class TestImportOrders(AmazonImportCommon):
             self.assertEqual(order.amazon_fulfilled_by, "MERCHANT")
             self.assertEqual(order.amazon_status, "UNSHIPPED")
             self.assertEqual(order.team_id, self.account.team_id)
+            self.assertIn(order.partner_id, order.message_partner_ids)
             self.assertEqual(order.currency_id.name, "GBP")
             self.assertEqual(order.partner_shipping_id.parent_id, order.partner_id)
             self.assertEqual(order.partner_shipping_id.country_id.code, "GB")
