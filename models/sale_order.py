@@ -787,8 +787,10 @@ class _ImportBatch:
             ):
                 for move in product_moves:
                     short[move.picking_id.sale_id].append(product.display_name)
+        # Reservation already set most quantities: write only the others.
         for move in moves:
-            move.quantity = move.product_uom_qty
+            if move.quantity != move.product_uom_qty:
+                move.quantity = move.product_uom_qty
         moves.picked = True
         pickings.with_context(
             skip_backorder=True, skip_sms=True, skip_immediate=True
