@@ -624,6 +624,15 @@ class _ImportBatch:
         for entry in new:
             entry["order"] = by_ref.get(entry["header"]["order_id"])
         self.stats["created"] += len(orders)
+        if orders:
+            # An order that failed before and imports now needs no retry any more.
+            self.env["amazon.import.log"].search(
+                [
+                    ("account_id", "=", self.account.id),
+                    ("amazon_order_ref", "in", list(by_ref)),
+                    ("state", "=", "error"),
+                ]
+            ).write({"state": "done"})
         return orders
 
     def _reconcile_totals(self, orders, new):

@@ -408,6 +408,22 @@ class TestImportOrders(AmazonImportCommon):
         for ref in bad.values():
             self.assertIn(ref, mails.body_html)
         self.assertEqual(self.account.import_error_count, 5)
+        # Fixed at Amazon (here: the address comes back), the order imports and its
+        # log entry is resolved.
+        fixed = self.fake.store.orders[bad["missing_address"]].order
+        fixed["recipient"]["deliveryAddress"] = {
+            "name": "Jane Doe",
+            "addressLine1": "1 High Street",
+            "city": "Leeds",
+            "postalCode": "LS1 1AA",
+            "countryCode": "GB",
+        }
+        self.fake.set_status(bad["missing_address"], "UNSHIPPED")
+        self.fake.advance(180)
+        self.import_orders()
+        self.assertTrue(self.orders([bad["missing_address"]]))
+        self.account.invalidate_recordset(["import_error_count"])
+        self.assertEqual(self.account.import_error_count, 4)
 
     def test_crash_after_first_batch_then_rerun(self):
         refs = [self.add_order(items=[_tee()]) for _i in range(5)]
