@@ -4,4 +4,5 @@ UPDATE amazon_account
        lwa_client_secret = NULL,
        lwa_refresh_token = NULL,
        aws_access_key_id = NULL,
-       aws_secret_access_key = NULL;
+       aws_secret_access_key = NULL,
+       lwa_oauth_nonce = NULL;

@@ -148,6 +148,8 @@ class TestAmazonAccount(AmazonCommon):
         self.assertEqual(copy.lwa_client_id, self.account.lwa_client_id)
 
     def test_neutralize_blanks_secrets(self):
+        self.account.lwa_oauth_nonce = "pending-consent"
+        self.env.flush_all()
         queries = get_neutralization_queries(["sale_amazon_spapi"])
         for query in queries:
             self.env.cr.execute(query)
@@ -155,3 +157,4 @@ class TestAmazonAccount(AmazonCommon):
         for field in SECRET_FIELDS:
             self.assertFalse(self.account[field], field)
         self.assertFalse(self.account.enabled)
+        self.assertFalse(self.account.lwa_oauth_nonce, "no consent left to redeem")
