@@ -780,22 +780,19 @@ class _ImportBatch:
         if not pickings:
             return
         moves = pickings.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        # Confirmation reserved what the warehouse has: a move reserved below its
+        # demand is short (free_qty would count this very reservation as missing).
         short = defaultdict(list)
-        for (warehouse, product), product_moves in moves.grouped(
-            lambda m: (m.warehouse_id or m.picking_type_id.warehouse_id, m.product_id)
-        ).items():
-            if not product.is_storable:
-                continue
-            available = product.with_context(warehouse_id=warehouse.id).free_qty
-            needed = sum(product_moves.mapped("product_uom_qty"))
-            if (
+        for move in moves:
+            if move.product_id.is_storable and (
                 float_compare(
-                    available, needed, precision_rounding=product.uom_id.rounding
+                    move.quantity,
+                    move.product_uom_qty,
+                    precision_rounding=move.product_uom.rounding,
                 )
                 < 0
             ):
-                for move in product_moves:
-                    short[move.picking_id.sale_id].append(product.display_name)
+                short[move.picking_id.sale_id].append(move.product_id.display_name)
         # Reservation already set most quantities: write only the others.
         for move in moves:
             if move.quantity != move.product_uom_qty:

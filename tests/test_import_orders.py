@@ -246,6 +246,25 @@ class TestImportOrders(AmazonImportCommon):
         # The FBA warehouse had no mug in Odoo: imported all the same, with a warning.
         self.assertIn("not enough stock", order.activity_ids.note or "")
 
+    def test_shipped_order_with_just_enough_stock_needs_no_warning(self):
+        cap_stock = self.env["stock.quant"].search(
+            [
+                ("product_id", "=", self.cap.id),
+                ("location_id", "=", self.warehouse.lot_stock_id.id),
+            ]
+        )
+        cap_stock.sudo().quantity = 2
+        self.assertEqual(
+            self.cap.with_context(warehouse_id=self.warehouse.id).qty_available, 2
+        )
+        ref = self.add_order(
+            status="SHIPPED", items=[{"sku": "CAP", "qty": 2, "unit_price": "15.00"}]
+        )
+        self.import_orders()
+        order = self.orders([ref])
+        self.assertEqual(order.picking_ids.state, "done")
+        self.assertFalse(order.activity_ids, "reserved stock is not missing stock")
+
     def test_fba_mode_filters_orders(self):
         self.account.fba_mode = "mfn"
         mfn = self.add_order(items=[_tee()])
