@@ -1440,23 +1440,22 @@ class AmazonAccount(models.Model):
                 stats.update(
                     SaleOrder._amazon_import_batch(self, raw_orders, client=client)
                 )
-        self.env["amazon.import.log"].search(
+        # The logs of the orders that are now complete need no retry any more.
+        complete = SaleOrder.search(
             [
-                ("account_id", "=", self.id),
+                ("amazon_account_id", "=", self.id),
                 ("amazon_order_ref", "in", refs),
-                ("state", "=", "error"),
-                ("create_date", "<", fields.Datetime.now()),
+                ("amazon_unmapped_skus", "=", False),
             ]
-        ).filtered(
-            lambda log: SaleOrder.search_count(
+        )
+        if complete:
+            self.env["amazon.import.log"].search(
                 [
-                    ("amazon_account_id", "=", self.id),
-                    ("amazon_order_ref", "=", log.amazon_order_ref),
-                    ("amazon_unmapped_skus", "=", False),
-                ],
-                limit=1,
-            )
-        ).write({"state": "done"})
+                    ("account_id", "=", self.id),
+                    ("amazon_order_ref", "in", complete.mapped("amazon_order_ref")),
+                    ("state", "=", "error"),
+                ]
+            ).write({"state": "done"})
         return stats
 
     def _amazon_find_products(self, skus, asins):

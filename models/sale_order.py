@@ -198,6 +198,9 @@ class _ImportBatch:
                 order=ref or "?",
                 error=repr(error),
             )
+        self._append_log(ref, message, raw)
+
+    def _append_log(self, ref, message, raw):
         self.stats["errors"] += 1
         self.logs.append(
             {
@@ -302,16 +305,7 @@ class _ImportBatch:
             entry["pricelist"] = by_currency[currency]
 
     def _log_message(self, entry, message):
-        self.stats["errors"] += 1
-        self.logs.append(
-            {
-                "account_id": self.account.id,
-                "amazon_order_ref": entry["header"]["order_id"],
-                "message": message,
-                "payload": json.dumps(entry["raw"], indent=1, ensure_ascii=False),
-                "request_id": self.request_id,
-            }
-        )
+        self._append_log(entry["header"]["order_id"], message, entry["raw"])
 
     def _resolve_countries(self, new):
         new = [entry for entry in new if not entry.get("error")]
@@ -729,19 +723,19 @@ class _ImportBatch:
             self._validate_deliveries(shipped)
         waiting = [entry for entry in new if entry.get("order") and entry["unmapped"]]
         for entry in waiting:
-            entry["order"].activity_schedule(
+            self._schedule_activity(
+                entry["order"],
                 "mail.mail_activity_data_todo",
-                summary=self.env._(
+                self.env._(
                     "Map Amazon SKU %(skus)s", skus=", ".join(entry["unmapped"])
                 ),
-                note=self.env._(
+                self.env._(
                     "Amazon order %(order)s has SKUs without product: %(skus)s. Map "
                     "them on the channel (Amazon SKU mapping), then click Retry on the "
                     "order.",
                     order=entry["header"]["order_id"],
                     skus=", ".join(entry["unmapped"]),
                 ),
-                user_id=self.account.user_id.id or self.env.uid,
             )
         self.stats["waiting_mapping"] += len(waiting)
 
@@ -802,19 +796,28 @@ class _ImportBatch:
             skip_backorder=True, skip_sms=True, skip_immediate=True
         ).button_validate()
         for order, products in short.items():
-            order.activity_schedule(
+            self._schedule_activity(
+                order,
                 "mail.mail_activity_data_warning",
-                summary=self.env._("Amazon order shipped without stock in Odoo"),
-                note=self.env._(
+                self.env._("Amazon order shipped without stock in Odoo"),
+                self.env._(
                     "Amazon shipped order %(order)s but warehouse %(warehouse)s has "
                     "not enough stock of %(products)s in Odoo: check its inventory.",
                     order=order.amazon_order_ref,
                     warehouse=order.warehouse_id.name,
                     products=", ".join(sorted(set(products))),
                 ),
-                user_id=self.account.user_id.id or self.env.uid,
             )
         self.stats["delivered"] += len(orders)
+
+    def _schedule_activity(self, order, activity_xmlid, summary, note):
+        """An activity for the channel's responsible person on an imported order."""
+        order.activity_schedule(
+            activity_xmlid,
+            summary=summary,
+            note=note,
+            user_id=self.account.user_id.id or self.env.uid,
+        )
 
     # --- updates and cancellations ---------------------------------------------
 
@@ -837,17 +840,20 @@ class _ImportBatch:
         if to_cancel:
             to_cancel._action_cancel()
         for order in delivered:
-            order.activity_schedule(
+            self._schedule_activity(
+                order,
                 "mail.mail_activity_data_warning",
-                summary=self.env._("Cancelled at Amazon after delivery"),
-                note=self.env._(
+                self.env._("Cancelled at Amazon after delivery"),
+                self.env._(
                     "Amazon cancelled order %(order)s but it was already delivered: "
                     "arrange a return or a refund.",
                     order=order.amazon_order_ref,
                 ),
-                user_id=self.account.user_id.id or self.env.uid,
             )
+        by_status = defaultdict(lambda: self.SaleOrder)
         for order, header in cancels:
-            order.amazon_status = header["status"]
+            by_status[header["status"]] |= order
+        for status, status_orders in by_status.items():
+            status_orders.amazon_status = status
         self.stats["cancelled"] += len(to_cancel)
         self.stats["cancel_after_delivery"] += len(delivered)
