@@ -405,10 +405,10 @@ def patch_import(stack, registry, probe, client_factory):
             finally:
                 probe.fetch_seconds += time.perf_counter() - started
 
-        def download_customization(self, url):
+        def download_customizations(self, urls, *args, **kwargs):
             started = time.perf_counter()
             try:
-                return super().download_customization(url)
+                return super().download_customizations(urls, *args, **kwargs)
             finally:
                 probe.download_seconds += time.perf_counter() - started
 

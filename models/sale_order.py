@@ -660,7 +660,7 @@ class _ImportBatch:
 
     def _add_customizations(self, new, client):
         level = self.account.customization_level
-        attachments = []
+        jobs = []
         for entry in new:
             order = entry.get("order")
             if not order:
@@ -671,34 +671,49 @@ class _ImportBatch:
             if not customized:
                 continue
             order_lines = {line.amazon_item_ref: line for line in order.order_line}
-            for line in customized:
-                order_line = order_lines.get(line["item_id"])
-                try:
-                    if client is None:
-                        raise UserError(self.env._("No connection to Amazon."))
-                    data = client.download_customization(line["customized_url"])
-                    personalisation = custom.parse_customization_zip(data, level=level)
-                except (AmazonError, UserError) as error:
-                    message = (
-                        self.account._amazon_error_message(error)
-                        if isinstance(error, AmazonError)
-                        else str(error)
-                    )
-                    self._log_message(entry, message)
-                    if order_line:
-                        order_line.amazon_customization = message
-                    continue
-                if order_line:
-                    order_line.amazon_customization = personalisation["text"]
-                attachments.append(
-                    {
-                        "name": f"amazon-custom-{line['item_id']}.zip",
-                        "datas": base64.b64encode(data),
-                        "res_model": "sale.order",
-                        "res_id": order.id,
-                        "mimetype": "application/zip",
-                    }
+            jobs.extend(
+                (entry, order_lines.get(line["item_id"]), line) for line in customized
+            )
+        if not jobs:
+            return
+        if client is None:
+            no_client = UserError(self.env._("No connection to Amazon."))
+            results = [no_client] * len(jobs)
+        else:
+            # All files of the page at once: each is a round trip to Amazon.
+            results = client.download_customizations(
+                [line["customized_url"] for _entry, _order_line, line in jobs]
+            )
+        attachments = []
+        for (entry, order_line, line), data in zip(jobs, results, strict=True):
+            try:
+                if isinstance(data, Exception):
+                    raise data
+                personalisation = custom.parse_customization_zip(data, level=level)
+            except (AmazonError, UserError, ValueError) as error:
+                if isinstance(error, ValueError):
+                    # A link that is not a web address: report it like a bad file.
+                    error = AmazonError("customization", params={"detail": str(error)})
+                message = (
+                    self.account._amazon_error_message(error)
+                    if isinstance(error, AmazonError)
+                    else str(error)
                 )
+                self._log_message(entry, message)
+                if order_line:
+                    order_line.amazon_customization = message
+                continue
+            if order_line:
+                order_line.amazon_customization = personalisation["text"]
+            attachments.append(
+                {
+                    "name": f"amazon-custom-{line['item_id']}.zip",
+                    "datas": base64.b64encode(data),
+                    "res_model": "sale.order",
+                    "res_id": entry["order"].id,
+                    "mimetype": "application/zip",
+                }
+            )
         if attachments:
             self.env["ir.attachment"].create(attachments)
 

@@ -3,7 +3,9 @@
 import json
 import logging
 import os
+import threading
 from datetime import datetime, timezone
+from unittest import mock
 
 import httpx
 import pytest
@@ -855,6 +857,56 @@ def test_download_customization(stub):
     assert client.download_customization("https://custom.test/custom/3.zip") == b"ok"
     with pytest.raises(ValueError):
         client.download_customization("file:///etc/passwd")
+
+
+def test_download_customizations_keeps_order_and_isolates_failures(stub):
+    stub.queue("/custom/a.zip", httpx.Response(200, content=b"A"))
+    stub.queue("/custom/b.zip", httpx.Response(403, content=b"expired"))
+    stub.queue("/custom/c.zip", httpx.Response(200, content=b"C"))
+    built = []
+    real = amazon.client._httpx_client
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    client = make_client(stub)
+    with mock.patch.object(amazon.client, "_httpx_client", counting):
+        results = client.download_customizations(
+            [
+                "https://custom.test/custom/a.zip",
+                "https://custom.test/custom/b.zip",
+                "ftp://custom.test/custom/x.zip",
+                "https://custom.test/custom/c.zip",
+            ]
+        )
+        assert client.download_customizations(["https://custom.test/custom/a.zip"])
+    assert results[0] == b"A" and results[3] == b"C"
+    assert isinstance(results[1], AmazonError)
+    assert results[1].code == "customization"
+    assert isinstance(results[2], ValueError)
+    # One HTTP client for every download of this client, then closed with it.
+    assert len(built) == 1
+    client.close()
+    assert client._download_http is None
+
+
+def test_download_customizations_run_concurrently():
+    # Each request waits for three others: downloads made one after the other
+    # would break the barrier instead of returning the files.
+    barrier = threading.Barrier(4, timeout=10)
+
+    def handle(request):
+        barrier.wait()
+        return httpx.Response(200, content=request.url.path.encode())
+
+    client = amazon.AmazonClient(
+        make_config(), http_transport=httpx.MockTransport(handle), retries=0
+    )
+    urls = [f"https://custom.test/custom/{n}.zip" for n in range(8)]
+    results = client.download_customizations(urls, workers=4)
+    assert results == [f"/custom/{n}.zip".encode() for n in range(8)]
+    client.close()
 
 
 # -- logging ------------------------------------------------------------------
