@@ -6,3 +6,4 @@ from . import product_product
 from . import sale_order
 from . import sale_order_line
 from . import stock_move
+from . import stock_picking

@@ -724,7 +724,9 @@ class _ImportBatch:
         to_confirm = self.SaleOrder.union(*(entry["order"] for entry in confirmable))
         if to_confirm:
             self._subscribe_customers(to_confirm)
-            to_confirm.action_confirm()
+            to_confirm.with_context(amazon_batch_origin_links=True).action_confirm()
+            # Their deliveries are new: each gets the note sale_stock would post.
+            to_confirm.picking_ids._amazon_log_origin_links()
             self.stats["confirmed"] += len(to_confirm)
         shipped = self.SaleOrder.union(
             *(

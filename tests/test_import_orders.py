@@ -44,6 +44,17 @@ class TestImportOrders(AmazonImportCommon):
         stats = self.import_orders()
         self.assertEqual(stats["created"], 2)
         self.assertEqual(len(self.fake.calls_to("searchOrders")), 1)
+        manual = self.env["sale.order"].create(
+            {
+                "partner_id": self.env["res.partner"].create({"name": "Walk-in"}).id,
+                "order_line": [Command.create({"product_id": self.tee_red_xl.id})],
+            }
+        )
+        manual.action_confirm()
+        manual_note = manual.picking_ids.message_ids.filtered(
+            lambda m: "has been created from" in (m.body or "")
+        )
+        self.assertEqual(len(manual_note), 1)
         self.assertEqual(len(self.fake.calls_to("getOrder")), 0)
         orders = self.orders(refs)
         self.assertEqual(len(orders), 2)
@@ -62,6 +73,18 @@ class TestImportOrders(AmazonImportCommon):
             self.assertEqual(order.picking_ids.state, "assigned")
             self.assertAlmostEqual(
                 order.amount_total, self.amazon_total(order.amazon_order_ref)
+            )
+            # The delivery says where it comes from, once, as sale_stock does.
+            notes = order.picking_ids.message_ids.filtered(
+                lambda m: "has been created from" in (m.body or "")
+            )
+            self.assertEqual(len(notes), 1)
+            self.assertEqual(notes.subtype_id, self.env.ref("mail.mt_note"))
+            self.assertEqual(
+                notes.body.replace(str(order.id), "ID").replace(order.name, "NAME"),
+                manual_note.body.replace(str(manual.id), "ID").replace(
+                    manual.name, "NAME"
+                ),
             )
         self.assertTrue(
             self.account.last_import_datetime > datetime.now() - timedelta(hours=1)
