@@ -421,6 +421,9 @@ class _ImportBatch:
             if key not in address_index:
                 to_create.setdefault(key, vals)
         if to_create:
+            # Each new child copies its parent's commercial fields, one parent
+            # at a time; compute the parents' pricelists for all of them at once.
+            customers.mapped("property_product_pricelist")
             keys = list(to_create)
             created = Partner.create([to_create[key] for key in keys])
             address_index.update(zip(keys, created, strict=True))
