@@ -725,12 +725,6 @@ class _ImportBatch:
             entry for entry in new if entry.get("order") and not entry["unmapped"]
         ]
         to_confirm = self.SaleOrder.union(*(entry["order"] for entry in confirmable))
-        if to_confirm:
-            self._subscribe_customers(to_confirm)
-            to_confirm.with_context(amazon_batch_origin_links=True).action_confirm()
-            # Their deliveries are new: each gets the note sale_stock would post.
-            to_confirm.picking_ids._amazon_log_origin_links()
-            self.stats["confirmed"] += len(to_confirm)
         shipped = self.SaleOrder.union(
             *(
                 entry["order"]
@@ -739,6 +733,20 @@ class _ImportBatch:
                 or entry["header"]["status"] == "SHIPPED"
             )
         )
+        if to_confirm:
+            self._subscribe_customers(to_confirm)
+            for orders, shipped_already in (
+                (to_confirm - shipped, False),
+                (shipped, True),
+            ):
+                if orders:
+                    orders.with_context(
+                        amazon_batch_origin_links=True,
+                        amazon_validate_at_once=shipped_already,
+                    ).action_confirm()
+            # Their deliveries are new: each gets the note sale_stock would post.
+            to_confirm.picking_ids._amazon_log_origin_links()
+            self.stats["confirmed"] += len(to_confirm)
         if shipped:
             self._validate_deliveries(shipped)
         waiting = [entry for entry in new if entry.get("order") and entry["unmapped"]]
@@ -794,20 +802,19 @@ class _ImportBatch:
         if not pickings:
             return
         moves = pickings.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
-        # Confirmation reserved what the warehouse has: a move reserved below its
-        # demand is short (free_qty would count this very reservation as missing).
-        short = defaultdict(list)
-        for move in moves:
-            if move.product_id.is_storable and (
-                float_compare(
-                    move.quantity,
-                    move.product_uom_qty,
-                    precision_rounding=move.product_uom.rounding,
-                )
-                < 0
-            ):
-                short[move.picking_id.sale_id].append(move.product_id.display_name)
-        # Reservation already set most quantities: write only the others.
+        short = self._short_moves(moves)
+        # Moves confirmed without reservation get their lines in one batch.
+        unreserved = moves.filtered(
+            lambda m: m.product_id.is_storable and not m.move_line_ids
+        )
+        if unreserved:
+            line_vals = []
+            for move in unreserved:
+                vals = move._prepare_move_line_vals(quantity=0)
+                vals["quantity"] = move.product_uom_qty
+                line_vals.append(vals)
+            self.env["stock.move.line"].create(line_vals)._apply_putaway_strategy()
+        # Reservation already set most other quantities: write only the rest.
         for move in moves:
             if move.quantity != move.product_uom_qty:
                 move.quantity = move.product_uom_qty
@@ -815,7 +822,10 @@ class _ImportBatch:
         pickings.with_context(
             skip_backorder=True, skip_sms=True, skip_immediate=True
         ).button_validate()
-        for order, products in short.items():
+        by_order = defaultdict(list)
+        for move in short:
+            by_order[move.picking_id.sale_id].append(move.product_id.display_name)
+        for order, products in by_order.items():
             self._schedule_activity(
                 order,
                 "mail.mail_activity_data_warning",
@@ -829,6 +839,50 @@ class _ImportBatch:
                 ),
             )
         self.stats["delivered"] += len(orders)
+
+    @staticmethod
+    def _short_moves(moves):
+        """The storable moves the warehouse cannot cover, before validation.
+
+        A reserved move is short when reserved below its demand. An unreserved
+        one takes from the location's free stock in order, so two orders
+        sharing the last unit leave the second one short.
+        """
+        short = moves.browse()
+        free = {}
+        storable = moves.filtered(
+            lambda m: m.product_id.is_storable and not m._should_bypass_reservation()
+        )
+        for location, location_moves in storable.grouped("location_id").items():
+            unreserved = location_moves.filtered(lambda m: not m.move_line_ids)
+            products = unreserved.product_id.with_context(location=location.id)
+            free.update(
+                ((product.id, location.id), product.free_qty) for product in products
+            )
+        for move in storable.sorted(lambda m: (m.picking_id.id, m.id)):
+            if move.move_line_ids:
+                missing = (
+                    float_compare(
+                        move.quantity,
+                        move.product_uom_qty,
+                        precision_rounding=move.product_uom.rounding,
+                    )
+                    < 0
+                )
+            else:
+                key = (move.product_id.id, move.location_id.id)
+                missing = (
+                    float_compare(
+                        free[key],
+                        move.product_qty,
+                        precision_rounding=move.product_id.uom_id.rounding,
+                    )
+                    < 0
+                )
+                free[key] -= move.product_qty
+            if missing:
+                short |= move
+        return short
 
     def _schedule_activity(self, order, activity_xmlid, summary, note):
         """An activity for the channel's responsible person on an imported order."""

@@ -9,3 +9,15 @@ class StockMove(models.Model):
     amazon_customization = fields.Text(
         related="sale_line_id.amazon_customization", string="Personalisation"
     )
+
+    def _should_assign_at_confirm(self):
+        # Amazon already shipped these: the import validates them right after
+        # confirmation, so reserving first would only be undone. Tracked
+        # products keep the reservation, which picks their lots.
+        if (
+            self.env.context.get("amazon_validate_at_once")
+            and self.product_id.is_storable
+            and self.product_id.tracking == "none"
+        ):
+            return False
+        return super()._should_assign_at_confirm()

@@ -288,6 +288,61 @@ class TestImportOrders(AmazonImportCommon):
         self.assertEqual(order.picking_ids.state, "done")
         self.assertFalse(order.activity_ids, "reserved stock is not missing stock")
 
+    def test_shipped_orders_share_the_last_stock_in_order(self):
+        stock = self.warehouse.lot_stock_id
+        quant = self.env["stock.quant"].search(
+            [("product_id", "=", self.cap.id), ("location_id", "=", stock.id)]
+        )
+        quant.sudo().quantity = 3
+        first = self.add_order(
+            status="SHIPPED", items=[{"sku": "CAP", "qty": 2, "unit_price": "15.00"}]
+        )
+        second = self.add_order(
+            status="SHIPPED", items=[{"sku": "CAP", "qty": 2, "unit_price": "15.00"}]
+        )
+        waiting = self.add_order(items=[{"sku": "MUG", "qty": 1, "unit_price": "9.99"}])
+        self.import_orders()
+        first, second, waiting = (
+            self.orders([first]),
+            self.orders([second]),
+            self.orders([waiting]),
+        )
+        self.assertEqual((first | second).picking_ids.mapped("state"), ["done"] * 2)
+        # Stock for one of them: the other one is short, whichever came first.
+        warned = (first | second).filtered(
+            lambda o: "not enough stock" in (o.activity_ids.note or "")
+        )
+        self.assertEqual(len(warned), 1)
+        self.assertEqual(warned, (first | second).sorted("id")[-1])
+        # Both left the warehouse: 3 - 2 - 2.
+        self.assertEqual(self.cap.with_context(location=stock.id).qty_available, -1)
+        self.assertFalse(quant.exists() and quant.reserved_quantity)
+        # An order still to ship keeps its reservation for the warehouse staff.
+        self.assertEqual(waiting.picking_ids.state, "assigned")
+        self.assertEqual(waiting.picking_ids.move_ids.quantity, 1)
+
+    def test_shipped_order_of_lot_tracked_product_takes_its_lot(self):
+        lens = self.env["product.product"].create(
+            {
+                "name": "Camera Lens",
+                "default_code": "LENS",
+                "is_storable": True,
+                "tracking": "lot",
+            }
+        )
+        lot = self.env["stock.lot"].create({"name": "LOT-7", "product_id": lens.id})
+        self.env["stock.quant"]._update_available_quantity(
+            lens, self.warehouse.lot_stock_id, 5, lot_id=lot
+        )
+        ref = self.add_order(
+            status="SHIPPED", items=[{"sku": "LENS", "qty": 2, "unit_price": "99.00"}]
+        )
+        self.import_orders()
+        order = self.orders([ref])
+        self.assertEqual(order.picking_ids.state, "done")
+        self.assertEqual(order.picking_ids.move_line_ids.lot_id, lot)
+        self.assertFalse(order.activity_ids)
+
     def test_fba_mode_filters_orders(self):
         self.account.fba_mode = "mfn"
         mfn = self.add_order(items=[_tee()])
