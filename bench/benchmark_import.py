@@ -647,11 +647,28 @@ def run_throughput(args, registry, fake):
         with new_env(registry) as env:
             fba = setup_shop(env)
             warm = create_channel(env, fake, app, WARMUP_SELLER_ID, "Warm-up", fba)
-            main = create_channel(env, fake, app, SELLER_ID, "Amazon EU", fba)
-            warm_id, main_id = warm.id, main.id
-        print(f"seed: {args.orders} orders (+{WARMUP_ORDERS} warm-up)", flush=True)
+            warm_id = warm.id
+            # One seller per round: the fake keys orders by id, and each round
+            # imports its own orders.
+            main_ids = [
+                create_channel(
+                    env,
+                    fake,
+                    app,
+                    _round_seller(index),
+                    f"Amazon EU {index + 1}" if index else "Amazon EU",
+                    fba,
+                ).id
+                for index in range(args.rounds)
+            ]
+        print(
+            f"seed: {args.orders} orders x {args.rounds} round(s) "
+            f"(+{WARMUP_ORDERS} warm-up)",
+            flush=True,
+        )
         seed(fake, WARMUP_ORDERS, args.seed + 1000, WARMUP_SELLER_ID)
-        seed(fake, args.orders, args.seed, SELLER_ID)
+        for index in range(args.rounds):
+            seed(fake, args.orders, args.seed + index, _round_seller(index))
 
         # Warm-up: Python imports, ormcaches and query plans of both code paths,
         # so that neither side pays them in its figures.
@@ -664,50 +681,70 @@ def run_throughput(args, registry, fake):
                 Probe()
             )
 
-        r = {}
-        probe.reset()
-        fake.calls.clear()
-        print("import: running ...", flush=True)
-        # A cron job: its own cursor and an empty context (the import sets its
-        # own bulk context on what it creates).
-        with new_env(registry) as env:
-            account = env["amazon.account"].browse(main_id)
+        ratios = []
+        for index, main_id in enumerate(main_ids):
+            if args.rounds > 1:
+                print(f"\n##### round {index + 1} of {args.rounds}", flush=True)
+            r = throughput_round(args, registry, fake, probe, main_id)
+            ratios.append(report_throughput(args, r))
+    if args.rounds > 1 and not args.no_bare:
+        ordered = sorted(ratios)
+        print(
+            f"\nRESULT ratio over {args.rounds} rounds (import then bare loop, each "
+            f"on its own {args.orders} orders): "
+            + ", ".join(f"{ratio:.2f}" for ratio in ratios)
+            + f"; median {statistics.median(ordered):.2f}, min {ordered[0]:.2f}"
+        )
+
+
+def _round_seller(index):
+    return SELLER_ID if not index else f"{SELLER_ID[:-1]}{index + 1}"
+
+
+def throughput_round(args, registry, fake, probe, main_id):
+    """The import of one channel's seeded orders, then the bare loop on them."""
+    r = {}
+    probe.reset()
+    fake.calls.clear()
+    print("import: running ...", flush=True)
+    # A cron job: its own cursor and an empty context (the import sets its
+    # own bulk context on what it creates).
+    with new_env(registry) as env:
+        account = env["amazon.account"].browse(main_id)
+        with (
+            measure(args.tracemalloc) as r["import"],
+            profiled(args.profile),
+            probe.record_statements(args.query_stats),
+        ):
+            r["stats"] = account._import_orders(commit=True)
+        r["refs"] = created_refs(env, account)
+        errors = env["amazon.import.log"].search(
+            [("account_id", "=", main_id), ("state", "=", "error")]
+        )
+        r["errors"] = [f"{e.amazon_order_ref}: {e.message}" for e in errors]
+        r["delivered"] = env["stock.picking"].search_count(
+            [("sale_id.amazon_account_id", "=", main_id), ("state", "=", "done")]
+        )
+    r["calls"] = Counter(c.operation for c in fake.calls)
+    r["probe"] = probe
+    r["bare"] = None
+    if not args.no_bare:
+        print(
+            f"bare loop: running on the {len(r['refs'])} imported orders ...",
+            flush=True,
+        )
+        bare_context = {} if args.bare_plain else BULK_CONTEXT
+        with new_env(registry, bare_context) as env:
+            loop = BareLoop(env, fake, env["amazon.account"].browse(main_id), r["refs"])
+            r["bare_probe"] = Probe()
+            r["bare_probe"].reset()
             with (
-                measure(args.tracemalloc) as r["import"],
-                profiled(args.profile),
-                probe.record_statements(args.query_stats),
+                measure(args.tracemalloc) as r["bare"],
+                r["bare_probe"].record_statements(args.query_stats),
             ):
-                r["stats"] = account._import_orders(commit=True)
-            r["refs"] = created_refs(env, account)
-            errors = env["amazon.import.log"].search(
-                [("account_id", "=", main_id), ("state", "=", "error")]
-            )
-            r["errors"] = [f"{e.amazon_order_ref}: {e.message}" for e in errors]
-            r["delivered"] = env["stock.picking"].search_count(
-                [("sale_id.amazon_account_id", "=", main_id), ("state", "=", "done")]
-            )
-        r["calls"] = Counter(c.operation for c in fake.calls)
-        r["probe"] = probe
-        r["bare"] = None
-        if not args.no_bare:
-            print(
-                f"bare loop: running on the {len(r['refs'])} imported orders ...",
-                flush=True,
-            )
-            bare_context = {} if args.bare_plain else BULK_CONTEXT
-            with new_env(registry, bare_context) as env:
-                loop = BareLoop(
-                    env, fake, env["amazon.account"].browse(main_id), r["refs"]
-                )
-                r["bare_probe"] = Probe()
-                r["bare_probe"].reset()
-                with (
-                    measure(args.tracemalloc) as r["bare"],
-                    r["bare_probe"].record_statements(args.query_stats),
-                ):
-                    loop.run(r["bare_probe"])
-                del loop
-    report_throughput(args, r)
+                loop.run(r["bare_probe"])
+            del loop
+    return r
 
 
 @contextmanager
@@ -850,6 +887,7 @@ def report_throughput(args, r):
         + f"{imp_qpo:.1f} queries/order, {per_100:.2f} SP-API calls/100 orders, "
         f"peak memory +{growth:.0f} MB"
     )
+    return ratio
 
 
 def print_steps(title, steps, created):
@@ -1071,6 +1109,13 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=1, help="seed of the orders (1)")
     parser.add_argument(
         "--no-bare", action="store_true", help="throughput: skip the bare loop"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="throughput: repeat the comparison on that many fresh channels, each "
+        "with its own --orders orders, and print the median ratio (1)",
     )
     parser.add_argument(
         "--bare-plain",
