@@ -687,6 +687,7 @@ def run_throughput(args, registry, fake):
                 print(f"\n##### round {index + 1} of {args.rounds}", flush=True)
             r = throughput_round(args, registry, fake, probe, main_id)
             ratios.append(report_throughput(args, r))
+            check_exactly_once(registry, fake, main_id, _round_seller(index))
     if args.rounds > 1 and not args.no_bare:
         ordered = sorted(ratios)
         print(
@@ -694,6 +695,46 @@ def run_throughput(args, registry, fake):
             f"on its own {args.orders} orders): "
             + ", ".join(f"{ratio:.2f}" for ratio in ratios)
             + f"; median {statistics.median(ordered):.2f}, min {ordered[0]:.2f}"
+        )
+
+
+def check_exactly_once(registry, fake, account_id, seller_id):
+    """Every importable order Amazon updated before the cursor is a sale order,
+    once; those updated after the window closed come with the next run."""
+    from odoo.addons.sale_amazon_spapi.amazon.mapping import ACTIONABLE_STATUSES
+
+    def state():
+        fake.store.apply_due()
+        with new_env(registry) as env:
+            account = env["amazon.account"].browse(account_id)
+            refs = created_refs(env, account)
+            cursor = account.last_import_datetime.replace(tzinfo=timezone.utc)
+        before, after = set(), set()
+        for ref, record in fake.store.orders.items():
+            order = record.order
+            status = order["fulfillment"]["fulfillmentStatus"]
+            if record.seller_id != seller_id or status not in ACTIONABLE_STATUSES:
+                continue
+            updated = datetime.fromisoformat(
+                order["lastUpdatedTime"].replace("Z", "+00:00")
+            )
+            (before if updated <= cursor else after).add(ref)
+        return cursor, before - set(refs), after - set(refs), len(refs) - len(set(refs))
+
+    cursor, lost, later, duplicates = state()
+    print(
+        f"exactly once: cursor {cursor:%H:%M:%S}; importable orders updated before "
+        f"it without a sale order: {len(lost)}; updated after it (for the next "
+        f"run): {len(later)}; duplicate sale orders: {duplicates}"
+    )
+    if later:
+        with new_env(registry) as env:
+            env["amazon.account"].browse(account_id)._import_orders(commit=True)
+        cursor, lost, later_now, duplicates = state()
+        print(
+            f"exactly once, after one more run: cursor {cursor:%H:%M:%S}; "
+            f"{len(later - later_now)} of the {len(later)} imported; updated before "
+            f"the cursor without a sale order: {len(lost)}; duplicates: {duplicates}"
         )
 
 
