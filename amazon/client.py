@@ -678,9 +678,10 @@ class AmazonClient:
         for api in self._apis.values():
             api.close()
         self._apis.clear()
-        if self._download_http is not None:
-            self._download_http.close()
-            self._download_http = None
+        with self._download_lock:
+            if self._download_http is not None:
+                self._download_http.close()
+                self._download_http = None
 
     def __enter__(self):
         return self
@@ -984,6 +985,11 @@ class AmazonClient:
                         )
                     chunks.append(chunk)
                 return b"".join(chunks)
+        except httpx.InvalidURL:
+            # Not an httpx.HTTPError: it would escape as a crash of the page.
+            raise AmazonError(
+                "customization", params={"detail": "the link is not a valid address"}
+            ) from None
         except httpx.HTTPError as exc:
             raise _transport_error(exc) from None
 

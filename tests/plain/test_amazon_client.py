@@ -878,6 +878,7 @@ def test_download_customizations_keeps_order_and_isolates_failures(stub):
                 "https://custom.test/custom/b.zip",
                 "ftp://custom.test/custom/x.zip",
                 "https://custom.test/custom/c.zip",
+                "https://custom.test/custom/\x01bad.zip",
             ]
         )
         assert client.download_customizations(["https://custom.test/custom/a.zip"])
@@ -885,6 +886,9 @@ def test_download_customizations_keeps_order_and_isolates_failures(stub):
     assert isinstance(results[1], AmazonError)
     assert results[1].code == "customization"
     assert isinstance(results[2], ValueError)
+    # httpx's InvalidURL is no HTTPError: it must not escape as a crash.
+    assert isinstance(results[4], AmazonError)
+    assert results[4].code == "customization"
     # One HTTP client for every download of this client, then closed with it.
     assert len(built) == 1
     client.close()
