@@ -689,14 +689,14 @@ class _ImportBatch:
             )
         attachments = []
         for (entry, order_line, line), data in zip(jobs, results, strict=True):
+            if isinstance(data, ValueError):
+                # download_customizations refuses a link that is not a web address.
+                data = AmazonError("customization", params={"detail": str(data)})
             try:
                 if isinstance(data, Exception):
                     raise data
                 personalisation = custom.parse_customization_zip(data, level=level)
-            except (AmazonError, UserError, ValueError) as error:
-                if isinstance(error, ValueError):
-                    # A link that is not a web address: report it like a bad file.
-                    error = AmazonError("customization", params={"detail": str(error)})
+            except (AmazonError, UserError) as error:
                 message = (
                     self.account._amazon_error_message(error)
                     if isinstance(error, AmazonError)
@@ -735,20 +735,21 @@ class _ImportBatch:
         )
         if to_confirm:
             self._subscribe_customers(to_confirm)
-            for orders, shipped_already in (
-                (to_confirm - shipped, False),
-                (shipped, True),
-            ):
-                if orders:
-                    orders.with_context(
-                        amazon_batch_origin_links=True,
-                        amazon_validate_at_once=shipped_already,
-                    ).action_confirm()
-            # Their deliveries are new: each gets the note sale_stock would post.
-            to_confirm.picking_ids._amazon_log_origin_links()
             self.stats["confirmed"] += len(to_confirm)
+        # What Amazon already shipped left the warehouse first: it is confirmed
+        # and delivered before the orders still to ship reserve their stock.
         if shipped:
+            shipped.with_context(
+                amazon_batch_origin_links=True,
+                amazon_unreserved_product_ids=self._plain_stock_products(shipped),
+            ).action_confirm()
+            # Their deliveries are new: each gets the note sale_stock would post.
+            shipped.picking_ids._amazon_log_origin_links()
             self._validate_deliveries(shipped)
+        to_ship = to_confirm - shipped
+        if to_ship:
+            to_ship.with_context(amazon_batch_origin_links=True).action_confirm()
+            to_ship.picking_ids._amazon_log_origin_links()
         waiting = [entry for entry in new if entry.get("order") and entry["unmapped"]]
         for entry in waiting:
             self._schedule_activity(
@@ -790,11 +791,46 @@ class _ImportBatch:
         )
         orders.invalidate_recordset(["message_follower_ids", "message_partner_ids"])
 
+    def _plain_stock_products(self, orders):
+        """Untracked products of these orders stored only directly in their
+        warehouses' stock locations, without package or owner.
+
+        A move line at the stock location finds such stock without a
+        reservation; stock in a bin, a package or of an owner needs one.
+        """
+        products = orders.order_line.product_id.filtered(
+            lambda p: p.is_storable and p.tracking == "none"
+        )
+        locations = orders.warehouse_id.lot_stock_id
+        if not products or not locations:
+            return ()
+        nested = (
+            self.env["stock.quant"]
+            .sudo()
+            ._read_group(
+                [
+                    ("product_id", "in", products.ids),
+                    ("location_id", "child_of", locations.ids),
+                    "|",
+                    "|",
+                    "|",
+                    ("location_id", "not in", locations.ids),
+                    ("package_id", "!=", False),
+                    ("owner_id", "!=", False),
+                    ("lot_id", "!=", False),
+                ],
+                ["product_id"],
+            )
+        )
+        return tuple(sorted(set(products.ids) - {p.id for (p,) in nested}))
+
     def _validate_deliveries(self, orders):
         """Amazon already shipped these: mark their deliveries done.
 
         Missing stock does not block it (Amazon's stock is not Odoo's); an
-        activity tells the responsible person to check the FBA inventory.
+        activity tells the responsible person to check the FBA inventory. A
+        delivery Odoo refuses to validate (e.g. a serial number is needed) is
+        left open with an activity; the other deliveries are validated.
         """
         pickings = orders.picking_ids.filtered(
             lambda p: p.state not in ("done", "cancel")
@@ -803,25 +839,29 @@ class _ImportBatch:
             return
         moves = pickings.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
         short = self._short_moves(moves)
-        # Moves confirmed without reservation get their lines in one batch.
-        unreserved = moves.filtered(
-            lambda m: m.product_id.is_storable and not m.move_line_ids
-        )
-        if unreserved:
-            line_vals = []
-            for move in unreserved:
-                vals = move._prepare_move_line_vals(quantity=0)
-                vals["quantity"] = move.product_uom_qty
-                line_vals.append(vals)
-            self.env["stock.move.line"].create(line_vals)._apply_putaway_strategy()
-        # Reservation already set most other quantities: write only the rest.
-        for move in moves:
-            if move.quantity != move.product_uom_qty:
-                move.quantity = move.product_uom_qty
-        moves.picked = True
-        pickings.with_context(
-            skip_backorder=True, skip_sms=True, skip_immediate=True
-        ).button_validate()
+        try:
+            with self.env.cr.savepoint():
+                self._mark_done(pickings)
+        except Exception:  # noqa: BLE001 - any refusal is isolated below
+            for picking in pickings:
+                try:
+                    with self.env.cr.savepoint():
+                        self._mark_done(picking)
+                except Exception as error:  # noqa: BLE001
+                    short -= picking.move_ids
+                    self.stats["delivery_errors"] += 1
+                    self._schedule_activity(
+                        picking.sale_id,
+                        "mail.mail_activity_data_warning",
+                        self.env._("Validate the Amazon delivery"),
+                        self.env._(
+                            "Amazon shipped order %(order)s but Odoo could not "
+                            "validate delivery %(picking)s: %(error)s",
+                            order=picking.sale_id.amazon_order_ref,
+                            picking=picking.name,
+                            error=str(error.args[0] if error.args else error),
+                        ),
+                    )
         by_order = defaultdict(list)
         for move in short:
             by_order[move.picking_id.sale_id].append(move.product_id.display_name)
@@ -838,7 +878,35 @@ class _ImportBatch:
                     products=", ".join(sorted(set(products))),
                 ),
             )
-        self.stats["delivered"] += len(orders)
+        self.stats["delivered"] += len(
+            orders.filtered(lambda o: all(p.state == "done" for p in o.picking_ids))
+        )
+
+    def _mark_done(self, pickings):
+        moves = pickings.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        # Moves confirmed without reservation get their lines in one batch.
+        unreserved = moves.filtered(
+            lambda m: (
+                m.product_id.is_storable
+                and m.product_id.tracking == "none"
+                and not m.move_line_ids
+            )
+        )
+        if unreserved:
+            line_vals = []
+            for move in unreserved:
+                vals = move._prepare_move_line_vals(quantity=0)
+                vals["quantity"] = move.product_uom_qty
+                line_vals.append(vals)
+            self.env["stock.move.line"].create(line_vals)._apply_putaway_strategy()
+        # Reservation already set most other quantities: write only the rest.
+        for move in moves:
+            if move.quantity != move.product_uom_qty:
+                move.quantity = move.product_uom_qty
+        moves.picked = True
+        pickings.with_context(
+            skip_backorder=True, skip_sms=True, skip_immediate=True
+        ).button_validate()
 
     @staticmethod
     def _short_moves(moves):
@@ -850,8 +918,14 @@ class _ImportBatch:
         """
         short = moves.browse()
         free = {}
+        # A later step of a multi-step delivery gets its goods from the earlier
+        # step validated with it: only the first step can lack stock.
         storable = moves.filtered(
-            lambda m: m.product_id.is_storable and not m._should_bypass_reservation()
+            lambda m: (
+                m.product_id.is_storable
+                and not m._should_bypass_reservation()
+                and not m.move_orig_ids
+            )
         )
         for location, location_moves in storable.grouped("location_id").items():
             unreserved = location_moves.filtered(lambda m: not m.move_line_ids)

@@ -11,13 +11,11 @@ class StockMove(models.Model):
     )
 
     def _should_assign_at_confirm(self):
-        # Amazon already shipped these: the import validates them right after
-        # confirmation, so reserving first would only be undone. Tracked
-        # products keep the reservation, which picks their lots.
-        if (
-            self.env.context.get("amazon_validate_at_once")
-            and self.product_id.is_storable
-            and self.product_id.tracking == "none"
-        ):
+        # Amazon already shipped these: the import validates their deliveries
+        # right after confirmation, so a reservation would only be undone. It
+        # names the products whose stock needs no reservation to be found
+        # (untracked, directly in the stock location, no package or owner).
+        unreserved = self.env.context.get("amazon_unreserved_product_ids")
+        if unreserved and self.sale_line_id and self.product_id.id in unreserved:
             return False
         return super()._should_assign_at_confirm()

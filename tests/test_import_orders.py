@@ -321,6 +321,76 @@ class TestImportOrders(AmazonImportCommon):
         self.assertEqual(waiting.picking_ids.state, "assigned")
         self.assertEqual(waiting.picking_ids.move_ids.quantity, 1)
 
+    def test_shipped_order_takes_stock_from_a_bin(self):
+        stock = self.warehouse.lot_stock_id
+        shelf = self.env["stock.location"].create(
+            {"name": "Shelf 1", "location_id": stock.id, "usage": "internal"}
+        )
+        scarf = self.env["product.product"].create(
+            {"name": "Wool Scarf", "default_code": "SCARF", "is_storable": True}
+        )
+        self.env["stock.quant"]._update_available_quantity(scarf, shelf, 5)
+        ref = self.add_order(
+            status="SHIPPED", items=[{"sku": "SCARF", "qty": 2, "unit_price": "20.00"}]
+        )
+        self.import_orders()
+        order = self.orders([ref])
+        self.assertEqual(order.picking_ids.state, "done")
+        self.assertEqual(order.picking_ids.move_line_ids.location_id, shelf)
+        self.assertFalse(order.activity_ids, "the bin had the stock")
+        quants = self.env["stock.quant"].search(
+            [("product_id", "=", scarf.id), ("location_id.usage", "=", "internal")]
+        )
+        self.assertEqual(quants.location_id, shelf, "no negative quant beside it")
+        self.assertEqual(sum(quants.mapped("quantity")), 3)
+
+    def test_shipped_order_leaves_before_orders_to_ship_reserve(self):
+        stock = self.warehouse.lot_stock_id
+        quant = self.env["stock.quant"].search(
+            [("product_id", "=", self.cap.id), ("location_id", "=", stock.id)]
+        )
+        quant.sudo().quantity = 2
+        to_ship = self.add_order(
+            items=[{"sku": "CAP", "qty": 2, "unit_price": "15.00"}]
+        )
+        shipped = self.add_order(
+            status="SHIPPED", items=[{"sku": "CAP", "qty": 2, "unit_price": "15.00"}]
+        )
+        self.import_orders()
+        to_ship, shipped = self.orders([to_ship]), self.orders([shipped])
+        self.assertEqual(shipped.picking_ids.state, "done")
+        self.assertFalse(shipped.activity_ids, "the units it took were there")
+        # The warehouse is empty now: the order to ship waits for stock.
+        self.assertEqual(to_ship.state, "sale")
+        self.assertEqual(to_ship.picking_ids.state, "confirmed")
+        self.assertEqual(to_ship.picking_ids.move_ids.quantity, 0)
+
+    def test_delivery_odoo_refuses_leaves_the_others_validated(self):
+        self.env["product.product"].create(
+            {
+                "name": "Camera",
+                "default_code": "CAMERA",
+                "is_storable": True,
+                "tracking": "serial",
+            }
+        )
+        refused = self.add_order(
+            status="SHIPPED", items=[{"sku": "CAMERA", "qty": 1, "unit_price": "450"}]
+        )
+        fine = self.add_order(
+            status="SHIPPED", items=[{"sku": "MUG", "qty": 1, "unit_price": "9.99"}]
+        )
+        stats = self.import_orders()
+        refused, fine = self.orders([refused]), self.orders([fine])
+        self.assertEqual(fine.picking_ids.state, "done")
+        self.assertEqual(refused.state, "sale", "imported and confirmed all the same")
+        self.assertNotEqual(refused.picking_ids.state, "done")
+        self.assertIn(
+            refused.picking_ids.name, refused.activity_ids.note or "", "who must act"
+        )
+        self.assertEqual(stats["delivery_errors"], 1)
+        self.assertEqual(stats["delivered"], 1)
+
     def test_shipped_order_of_lot_tracked_product_takes_its_lot(self):
         lens = self.env["product.product"].create(
             {
