@@ -36,6 +36,17 @@ class TestImportOrders(AmazonImportCommon):
             )
         )
 
+    def _set_cap_stock(self, quantity):
+        """Leave `quantity` caps in the warehouse's stock location; its quant."""
+        quant = self.env["stock.quant"].search(
+            [
+                ("product_id", "=", self.cap.id),
+                ("location_id", "=", self.warehouse.lot_stock_id.id),
+            ]
+        )
+        quant.sudo().quantity = quantity
+        return quant
+
     def test_import_confirms_orders_once(self):
         refs = [
             self.add_order(items=[{"sku": "MUG", "qty": 2, "unit_price": "9.99"}]),
@@ -270,13 +281,7 @@ class TestImportOrders(AmazonImportCommon):
         self.assertIn("not enough stock", order.activity_ids.note or "")
 
     def test_shipped_order_with_just_enough_stock_needs_no_warning(self):
-        cap_stock = self.env["stock.quant"].search(
-            [
-                ("product_id", "=", self.cap.id),
-                ("location_id", "=", self.warehouse.lot_stock_id.id),
-            ]
-        )
-        cap_stock.sudo().quantity = 2
+        self._set_cap_stock(2)
         self.assertEqual(
             self.cap.with_context(warehouse_id=self.warehouse.id).qty_available, 2
         )
@@ -290,10 +295,7 @@ class TestImportOrders(AmazonImportCommon):
 
     def test_shipped_orders_share_the_last_stock_in_order(self):
         stock = self.warehouse.lot_stock_id
-        quant = self.env["stock.quant"].search(
-            [("product_id", "=", self.cap.id), ("location_id", "=", stock.id)]
-        )
-        quant.sudo().quantity = 3
+        quant = self._set_cap_stock(3)
         first = self.add_order(
             status="SHIPPED", items=[{"sku": "CAP", "qty": 2, "unit_price": "15.00"}]
         )
@@ -345,11 +347,7 @@ class TestImportOrders(AmazonImportCommon):
         self.assertEqual(sum(quants.mapped("quantity")), 3)
 
     def test_shipped_order_leaves_before_orders_to_ship_reserve(self):
-        stock = self.warehouse.lot_stock_id
-        quant = self.env["stock.quant"].search(
-            [("product_id", "=", self.cap.id), ("location_id", "=", stock.id)]
-        )
-        quant.sudo().quantity = 2
+        self._set_cap_stock(2)
         to_ship = self.add_order(
             items=[{"sku": "CAP", "qty": 2, "unit_price": "15.00"}]
         )
