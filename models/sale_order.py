@@ -597,26 +597,26 @@ class _ImportBatch:
     def _create_isolated(self, new, vals_list):
         """Create all orders at once; on failure, one by one so one bad order is
         logged and the others still import."""
-        try:
-            with self.env.cr.savepoint():
-                orders = self.SaleOrder.create(vals_list)
-        except Exception:  # noqa: BLE001 - any failure is isolated below
-            _logger.info("Amazon batch creation failed, creating orders one by one")
-            orders = self.SaleOrder
-            for entry, vals in zip(new, vals_list, strict=True):
-                try:
-                    with self.env.cr.savepoint():
-                        orders |= self.SaleOrder.create(vals)
-                except Exception as error:  # noqa: BLE001
-                    entry["error"] = True
-                    self._log_message(
-                        entry,
-                        self.env._(
-                            "Amazon order %(order)s could not be created: %(error)s",
-                            order=entry["header"]["order_id"],
-                            error=str(error),
-                        ),
-                    )
+
+        def failed(item, error):
+            entry = item[0]
+            entry["error"] = True
+            self._log_message(
+                entry,
+                self.env._(
+                    "Amazon order %(order)s could not be created: %(error)s",
+                    order=entry["header"]["order_id"],
+                    error=str(error),
+                ),
+            )
+
+        orders = self.SaleOrder.union(
+            *self._isolated(
+                list(zip(new, vals_list, strict=True)),
+                lambda items: self.SaleOrder.create([vals for _e, vals in items]),
+                failed,
+            )
+        )
         by_ref = {order.amazon_order_ref: order for order in orders}
         for entry in new:
             entry["order"] = by_ref.get(entry["header"]["order_id"])
@@ -631,6 +631,27 @@ class _ImportBatch:
                 ]
             ).write({"state": "done"})
         return orders
+
+    def _isolated(self, items, run, on_error):
+        """``run(items)`` in one savepoint; when it fails, ``run([item])`` for
+        each item in a savepoint of its own and ``on_error(item, error)`` for
+        those that fail, so that one bad record does not stop the others.
+
+        :return: the results of the calls of ``run`` that succeeded
+        """
+        try:
+            with self.env.cr.savepoint():
+                return [run(items)]
+        except Exception:  # noqa: BLE001 - any failure is isolated below
+            _logger.info("Amazon batch step failed, retrying record by record")
+        results = []
+        for item in items:
+            try:
+                with self.env.cr.savepoint():
+                    results.append(run([item]))
+            except Exception as error:  # noqa: BLE001
+                on_error(item, error)
+        return results
 
     def _reconcile_totals(self, orders, new):
         """Book the difference left by Odoo's tax rounding or tax setup, if any,
@@ -739,17 +760,14 @@ class _ImportBatch:
         # What Amazon already shipped left the warehouse first: it is confirmed
         # and delivered before the orders still to ship reserve their stock.
         if shipped:
-            shipped.with_context(
-                amazon_batch_origin_links=True,
+            self._confirm_orders(
+                shipped,
                 amazon_unreserved_product_ids=self._plain_stock_products(shipped),
-            ).action_confirm()
-            # Their deliveries are new: each gets the note sale_stock would post.
-            shipped.picking_ids._amazon_log_origin_links()
+            )
             self._validate_deliveries(shipped)
         to_ship = to_confirm - shipped
         if to_ship:
-            to_ship.with_context(amazon_batch_origin_links=True).action_confirm()
-            to_ship.picking_ids._amazon_log_origin_links()
+            self._confirm_orders(to_ship)
         waiting = [entry for entry in new if entry.get("order") and entry["unmapped"]]
         for entry in waiting:
             self._schedule_activity(
@@ -767,6 +785,12 @@ class _ImportBatch:
                 ),
             )
         self.stats["waiting_mapping"] += len(waiting)
+
+    @staticmethod
+    def _confirm_orders(orders, **context):
+        orders.with_context(amazon_batch_origin_links=True, **context).action_confirm()
+        # Their deliveries are new: each gets the note sale_stock would post.
+        orders.picking_ids._amazon_log_origin_links()
 
     def _subscribe_customers(self, orders):
         """Make the customers followers in one insert.
@@ -839,29 +863,29 @@ class _ImportBatch:
             return
         moves = pickings.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
         short = self._short_moves(moves)
-        try:
-            with self.env.cr.savepoint():
-                self._mark_done(pickings)
-        except Exception:  # noqa: BLE001 - any refusal is isolated below
-            for picking in pickings:
-                try:
-                    with self.env.cr.savepoint():
-                        self._mark_done(picking)
-                except Exception as error:  # noqa: BLE001
-                    short -= picking.move_ids
-                    self.stats["delivery_errors"] += 1
-                    self._schedule_activity(
-                        picking.sale_id,
-                        "mail.mail_activity_data_warning",
-                        self.env._("Validate the Amazon delivery"),
-                        self.env._(
-                            "Amazon shipped order %(order)s but Odoo could not "
-                            "validate delivery %(picking)s: %(error)s",
-                            order=picking.sale_id.amazon_order_ref,
-                            picking=picking.name,
-                            error=str(error.args[0] if error.args else error),
-                        ),
-                    )
+
+        def refused(picking, error):
+            nonlocal short
+            short -= picking.move_ids
+            self.stats["delivery_errors"] += 1
+            self._schedule_activity(
+                picking.sale_id,
+                "mail.mail_activity_data_warning",
+                self.env._("Validate the Amazon delivery"),
+                self.env._(
+                    "Amazon shipped order %(order)s but Odoo could not "
+                    "validate delivery %(picking)s: %(error)s",
+                    order=picking.sale_id.amazon_order_ref,
+                    picking=picking.name,
+                    error=str(error.args[0] if error.args else error),
+                ),
+            )
+
+        self._isolated(
+            list(pickings),
+            lambda items: self._mark_done(pickings.browse().concat(*items)),
+            refused,
+        )
         by_order = defaultdict(list)
         for move in short:
             by_order[move.picking_id.sale_id].append(move.product_id.display_name)
