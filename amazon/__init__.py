@@ -4,7 +4,7 @@ No Odoo import anywhere in this package, so it can be used and tested alone.
 """
 
 from .errors import AmazonError, ThrottledError, MESSAGES, redact
-from .pacing import Pacer, TokenBucket, USAGE_PLANS
+from .pacing import MemoryStore, Pacer, TokenBucket, USAGE_PLANS
 from .orders import INCLUDED_DATA, OrdersPage
 from .client import (
     LWA_URL,
@@ -25,6 +25,7 @@ __all__ = [
     "AmazonClient",
     "AmazonError",
     "ChannelConfig",
+    "MemoryStore",
     "OrdersPage",
     "Pacer",
     "ThrottledError",

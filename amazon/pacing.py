@@ -5,8 +5,12 @@ Amazon applies a token bucket per selling partner + application + operation
 mirror it so that a job waits a little when the bucket is nearly empty, and gives
 up (``ThrottledError``, "resumes next run") rather than blocking a worker for
 minutes: searchOrders refills one request every ~3 minutes.
+
+The buckets live in a store: this process's memory by default, or a store
+shared by every worker and server (the Odoo side keeps them in PostgreSQL).
 """
 
+import copy
 import math
 import threading
 import time
@@ -54,23 +58,66 @@ class TokenBucket:
         )
 
 
+class MemoryStore:
+    """Buckets kept in this process: the default, and the store of plain tests.
+
+    A store keeps one bucket per (pacing key, operation) and changes it only in
+    :meth:`update`, so a store shared by several processes (PostgreSQL on the
+    Odoo side) can make every change atomic across them.
+    """
+
+    # In one process a monotonic clock is immune to wall-clock jumps; a store
+    # shared between machines must use ``time.time`` instead.
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self):
+        self._buckets = {}
+        self._lock = threading.Lock()
+
+    def update(self, key, operation, fresh, fn):
+        """Return ``fn(bucket)``, run while no one else can change the bucket.
+
+        ``fresh()`` builds the bucket when there is none yet.  Whatever ``fn``
+        leaves in the bucket is kept, unless it raises.
+        """
+        with self._lock:
+            bucket = self._buckets.get((key, operation))
+            if bucket is None:
+                bucket = self._buckets[(key, operation)] = fresh()
+            return fn(bucket)
+
+    def buckets(self, key):
+        """Copies of the buckets of ``key``, by operation (diagnostics)."""
+        with self._lock:
+            return {
+                operation: copy.copy(bucket)
+                for (bucket_key, operation), bucket in self._buckets.items()
+                if bucket_key == key
+            }
+
+
 class Pacer:
     """Token buckets of one selling partner + application, one per operation.
 
-    Amazon's limits apply per seller and application across all processes, so
-    the Odoo side shares one pacer per channel via :meth:`for_key` instead of
-    starting with a full bucket on every cron run.
+    Amazon's limits apply per seller and application across all processes.  By
+    default the buckets live in this process, and :meth:`for_key` shares one
+    pacer per channel instead of starting with a full bucket on every cron run.
+    A shared ``store`` (see :class:`MemoryStore` for the protocol) extends that
+    to every process and server using it.
     """
 
     _registry: ClassVar[dict] = {}
     _registry_lock = threading.Lock()
 
-    def __init__(self, plans=None, clock=time.monotonic):
+    def __init__(self, plans=None, clock=None, store=None, key=None):
         self.plans = dict(USAGE_PLANS)
         self.plans.update(plans or {})
-        self.clock = clock
-        self._buckets = {}
-        self._lock = threading.Lock()
+        self.store = store if store is not None else MemoryStore()
+        self.clock = clock or self.store.clock
+        self.key = key
+        # Rates already written to the store: Amazon repeats the same header on
+        # every answer, and a shared store would pay a transaction for each.
+        self._rates = {}
 
     @classmethod
     def for_key(cls, key, **kwargs):
@@ -78,7 +125,7 @@ class Pacer:
         with cls._registry_lock:
             pacer = cls._registry.get(key)
             if pacer is None:
-                pacer = cls._registry[key] = cls(**kwargs)
+                pacer = cls._registry[key] = cls(key=key, **kwargs)
             return pacer
 
     @classmethod
@@ -90,16 +137,23 @@ class Pacer:
             else:
                 cls._registry.pop(key, None)
 
-    def bucket(self, operation):
-        with self._lock:
-            return self._bucket(operation)
+    def _update(self, operation, fn):
+        rate, burst = self.plans.get(operation, DEFAULT_PLAN)
+        now = self.clock()
 
-    def _bucket(self, operation):
-        bucket = self._buckets.get(operation)
-        if bucket is None:
-            rate, burst = self.plans.get(operation, DEFAULT_PLAN)
-            bucket = self._buckets[operation] = TokenBucket(rate, burst, self.clock())
-        return bucket
+        def apply(bucket):
+            # The plan's burst is code: a stored bucket follows an upgrade.
+            bucket.burst = float(burst)
+            bucket.refill(now)
+            return fn(bucket)
+
+        return self.store.update(
+            self.key, operation, lambda: TokenBucket(rate, burst, now), apply
+        )
+
+    def bucket(self, operation):
+        """The bucket of ``operation``: live in memory, a copy if shared."""
+        return self._update(operation, lambda bucket: bucket)
 
     def reserve(self, operation, max_wait):
         """Take one token and return how long the caller must sleep first.
@@ -107,15 +161,19 @@ class Pacer:
         Raises ``ThrottledError`` (without taking a token) when the wait would
         exceed ``max_wait``.
         """
-        with self._lock:
-            bucket = self._bucket(operation)
-            wait = bucket.wait_time(self.clock())
+
+        def take(bucket):
+            wait = bucket.wait_time(bucket.updated)
             if wait > max_wait:
                 raise ThrottledError(operation, wait)
             bucket.tokens -= 1.0
             return wait
 
+        return self._update(operation, take)
+
     def acquire(self, operation, max_wait, sleep=time.sleep):
+        # Sleep only once the store is released: a shared store must never be
+        # held (locked) while a worker waits for its turn.
         wait = self.reserve(operation, max_wait)
         if wait > 0:
             sleep(wait)
@@ -129,26 +187,29 @@ class Pacer:
             return None
         if not math.isfinite(rate) or rate <= 0:
             return None
-        with self._lock:
-            bucket = self._bucket(operation)
-            bucket.refill(self.clock())
-            bucket.rate = rate
+        if self._rates.get(operation) != rate:
+
+            def set_rate(bucket):
+                bucket.rate = rate
+
+            self._update(operation, set_rate)
+            self._rates[operation] = rate
         return rate
 
     def throttled(self, operation):
         """Amazon answered 429: its bucket is empty whatever ours believed."""
-        with self._lock:
-            bucket = self._bucket(operation)
-            bucket.refill(self.clock())
+
+        def empty(bucket):
             bucket.tokens = min(bucket.tokens, 0.0)
             return (1.0 - bucket.tokens) / bucket.rate
 
+        return self._update(operation, empty)
+
     def state(self):
         """Snapshot {operation: (rate, burst, tokens)} for diagnostics."""
-        with self._lock:
-            now = self.clock()
-            result = {}
-            for operation, bucket in self._buckets.items():
-                bucket.refill(now)
-                result[operation] = (bucket.rate, bucket.burst, bucket.tokens)
-            return result
+        now = self.clock()
+        result = {}
+        for operation, bucket in self.store.buckets(self.key).items():
+            bucket.refill(now)
+            result[operation] = (bucket.rate, bucket.burst, bucket.tokens)
+        return result

@@ -1,8 +1,11 @@
+import threading
+import time
+
 import pytest
 from amazon_helpers import FakeClock
 
 from amazon import USAGE_PLANS, Pacer, ThrottledError
-from amazon.pacing import TokenBucket
+from amazon.pacing import MemoryStore, TokenBucket
 
 
 def test_usage_plans_match_the_models():
@@ -113,3 +116,158 @@ def test_registry_shares_state_per_key():
     Pacer.forget("app/seller-A")
     assert Pacer.for_key("app/seller-A") is not first
     Pacer.forget()
+
+
+# -- shared stores ----------------------------------------------------------
+
+
+class RowStore:
+    """Keeps buckets as plain rows behind one lock, as a database would.
+
+    Every update loads the row, lets the pacer change it and writes it back;
+    nothing is written when the change raises.
+    """
+
+    clock = None
+
+    def __init__(self):
+        self.rows = {}
+        self.lock = threading.Lock()
+        self.updates = 0
+
+    def update(self, key, operation, fresh, fn):
+        with self.lock:
+            self.updates += 1
+            row = self.rows.get((key, operation))
+            if row is None:
+                new = fresh()
+                row = (new.rate, new.burst, new.tokens, new.updated)
+            bucket = TokenBucket(row[0], row[1], row[3])
+            bucket.tokens = row[2]
+            result = fn(bucket)
+            self.rows[(key, operation)] = (
+                bucket.rate,
+                bucket.burst,
+                bucket.tokens,
+                bucket.updated,
+            )
+            return result
+
+    def buckets(self, key):
+        with self.lock:
+            result = {}
+            for (row_key, operation), row in self.rows.items():
+                if row_key == key:
+                    result[operation] = TokenBucket(row[0], row[1], row[3])
+                    result[operation].tokens = row[2]
+            return result
+
+
+def test_default_store_is_per_pacer_and_monotonic():
+    first, second = Pacer(), Pacer()
+    assert isinstance(first.store, MemoryStore)
+    assert first.store is not second.store
+    assert first.clock is time.monotonic
+    first.reserve("getOrder", 0)
+    assert first.state()["getOrder"][2] == pytest.approx(29, abs=0.01)
+    assert second.state() == {}
+
+
+def test_two_pacers_sharing_a_memory_store_are_one_bucket():
+    clock = FakeClock()
+    store = MemoryStore()
+    cron = Pacer(clock=clock, store=store, key="seller-A")
+    click = Pacer(clock=clock, store=store, key="seller-A")
+    other_seller = Pacer(clock=clock, store=store, key="seller-B")
+    for _ in range(10):
+        cron.reserve("getMarketplaceParticipations", 0)
+    for _ in range(5):
+        click.reserve("getMarketplaceParticipations", 0)
+    with pytest.raises(ThrottledError):
+        cron.reserve("getMarketplaceParticipations", 0)
+    with pytest.raises(ThrottledError):
+        click.reserve("getMarketplaceParticipations", 0)
+    # Another seller has its own budget in the same store.
+    assert other_seller.reserve("getMarketplaceParticipations", 0) == 0
+
+
+def test_shared_rate_and_throttle_reach_every_pacer():
+    clock = FakeClock()
+    store = RowStore()
+    first = Pacer(clock=clock, store=store, key="k")
+    second = Pacer(clock=clock, store=store, key="k")
+    first.update_rate("getOrder", "2.0")
+    assert second.bucket("getOrder").rate == 2.0
+    second.throttled("getOrder")
+    # Amazon's 429 seen by one worker makes the other wait too.
+    assert first.reserve("getOrder", 5) == pytest.approx(0.5)
+
+
+def test_same_rate_header_is_written_once():
+    store = RowStore()
+    pacer = Pacer(clock=FakeClock(), store=store, key="k")
+    for _ in range(5):
+        pacer.update_rate("getOrder", "0.5")
+    assert store.updates == 1
+    pacer.update_rate("getOrder", "1.0")
+    assert store.updates == 2
+
+
+def test_refused_reservation_writes_nothing():
+    clock = FakeClock()
+    store = RowStore()
+    pacer = Pacer(plans={"op": (1.0, 1)}, clock=clock, store=store, key="k")
+    pacer.reserve("op", 0)
+    before = dict(store.rows)
+    clock.now += 0.5
+    with pytest.raises(ThrottledError):
+        pacer.reserve("op", 0)
+    assert store.rows == before
+
+
+def test_stored_burst_follows_the_plan():
+    clock = FakeClock()
+    store = RowStore()
+    Pacer(plans={"op": (1.0, 1)}, clock=clock, store=store, key="k").bucket("op")
+    upgraded = Pacer(plans={"op": (1.0, 3)}, clock=clock, store=store, key="k")
+    clock.now += 10
+    assert upgraded.bucket("op").burst == 3.0
+    assert upgraded.bucket("op").tokens == 3.0
+
+
+def test_workers_racing_on_a_locked_store_spend_one_burst():
+    store = RowStore()
+    pacers = [Pacer(clock=FakeClock(), store=store, key="k") for _ in range(4)]
+    granted = []
+    barrier = threading.Barrier(len(pacers))
+
+    def worker(pacer):
+        barrier.wait()
+        for _ in range(20):
+            try:
+                pacer.reserve("getMarketplaceParticipations", 0)
+                granted.append(1)
+            except ThrottledError:
+                pass
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in pacers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 15
+
+
+def test_acquire_sleeps_after_releasing_the_store():
+    clock = FakeClock()
+    store = RowStore()
+    pacer = Pacer(plans={"op": (1.0, 1)}, clock=clock, store=store, key="k")
+    held_while_sleeping = []
+
+    def sleep(seconds):
+        held_while_sleeping.append(store.lock.locked())
+        clock.sleep(seconds)
+
+    pacer.acquire("op", 5, sleep)
+    assert pacer.acquire("op", 5, sleep) == pytest.approx(1.0)
+    assert held_while_sleeping == [False]
