@@ -9,7 +9,9 @@ buyer filled in.  The first is preferred, the tree is the fallback.
 import io
 import json
 import posixpath
+import struct
 import zipfile
+import zlib
 
 from .errors import AmazonError
 
@@ -19,6 +21,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".svg", ".webp", ".tif", ".
 MAX_MEMBERS = 500
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_JSON = 10 * 1024 * 1024
+# Members are decompressed this many bytes at a time: zipfile's read() of a
+# whole member inflates everything in one call, whatever size was declared.
+READ_CHUNK = 64 * 1024
 
 # Kinds shown at each level: minimum is the buyer's text only, medium adds the
 # chosen options and cosmetics (font, colour), maximum everything incl. images.
@@ -256,7 +261,55 @@ def render(fields, images=(), level="minimum", header=()):
     return "\n".join(line for line in lines if line)
 
 
+_EOCD = b"PK\x05\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_EOCD64 = b"PK\x06\x06"
+_CENTRAL_ENTRY = b"PK\x01\x02"
+
+
+def _central_directory(data):
+    """The central directory's bytes, located the way ``zipfile`` locates them."""
+    # zipfile trusts the directory, not the entry count: ZipFile() builds one
+    # object per entry it finds there, so the entries are counted here first.
+    if data[-22:-18] == _EOCD and data[-2:] == b"\0\0":
+        at = len(data) - 22
+    else:
+        at = data.rfind(_EOCD, max(len(data) - 22 - 0xFFFF, 0))
+    if at < 0 or len(data) - at < 22:
+        raise _error("not a ZIP archive")
+    (size,) = struct.unpack_from("<I", data, at + 12)
+    end = at
+    zip64 = at - 76
+    if (
+        zip64 >= 0
+        and data[at - 20 : at - 16] == _EOCD64_LOCATOR
+        and data[zip64 : zip64 + 4] == _EOCD64
+    ):
+        (size,) = struct.unpack_from("<Q", data, zip64 + 40)
+        end = zip64
+    if size > end:
+        raise _error("not a ZIP archive")
+    return memoryview(data)[end - size : end]
+
+
+def _count_entries(directory, limit):
+    """Entries of the central directory, counting no further than ``limit + 1``."""
+    count = position = 0
+    while position < len(directory):
+        count += 1
+        if count > limit:
+            break
+        header = directory[position : position + 46]
+        if len(header) != 46 or bytes(header[:4]) != _CENTRAL_ENTRY:
+            raise _error("not a ZIP archive")
+        name, extra, comment = struct.unpack_from("<HHH", header, 28)
+        position += 46 + name + extra + comment
+    return count
+
+
 def _read_zip(data):
+    if _count_entries(_central_directory(data), MAX_MEMBERS) > MAX_MEMBERS:
+        raise _error("too many files in the archive")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, TypeError):
@@ -266,11 +319,32 @@ def _read_zip(data):
         for info in archive.infolist()
         if not info.is_dir() and not info.filename.startswith("__MACOSX/")
     ]
-    if len(members) > MAX_MEMBERS:
+    if len(archive.infolist()) > MAX_MEMBERS:
+        archive.close()
         raise _error("too many files in the archive")
+    # The declared sizes only refuse an honest big archive early; the limits
+    # that hold are counted on the inflated bytes in _read_member.
     if sum(info.file_size for info in members) > MAX_UNCOMPRESSED:
+        archive.close()
         raise _error("the archive is too large once unpacked")
     return archive, members
+
+
+def _read_member(archive, info, budget):
+    """The member's inflated bytes, refused past ``MAX_JSON`` or ``budget``."""
+    limit = min(MAX_JSON, budget)
+    chunks, size = [], 0
+    with archive.open(info) as member:
+        while True:
+            chunk = member.read(min(READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_JSON:
+                raise _error(f"{posixpath.basename(info.filename)} is too large")
+            if size > budget:
+                raise _error("the archive is too large once unpacked")
+            chunks.append(chunk)
 
 
 def parse_customization_zip(data, level="minimum"):
@@ -291,6 +365,7 @@ def parse_customization_zip(data, level="minimum"):
         if info.filename.lower().endswith(IMAGE_EXTENSIONS)
     )
     documents = []
+    budget = MAX_UNCOMPRESSED
     with archive:
         for info in members:
             if not info.filename.lower().endswith(".json"):
@@ -298,14 +373,24 @@ def parse_customization_zip(data, level="minimum"):
             if info.file_size > MAX_JSON:
                 raise _error(f"{posixpath.basename(info.filename)} is too large")
             try:
-                raw = archive.read(info)
+                raw = _read_member(archive, info, budget)
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                RuntimeError,
+                NotImplementedError,
+                OSError,
+            ):
+                # A member whose declared size is a lie fails its CRC check.
+                raise _error("the archive is encrypted or damaged") from None
+            budget -= len(raw)
+            try:
                 documents.append(json.loads(raw.decode("utf-8-sig")))
-            except (ValueError, UnicodeDecodeError, zipfile.BadZipFile):
+            except (ValueError, UnicodeDecodeError):
                 raise _error(
                     f"{posixpath.basename(info.filename)} is not valid JSON"
                 ) from None
-            except (RuntimeError, NotImplementedError, OSError):
-                raise _error("the archive is encrypted or damaged") from None
     if not documents:
         raise _error("no customisation data (JSON) in the archive")
     all_fields = []

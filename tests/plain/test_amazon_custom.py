@@ -1,10 +1,13 @@
 import io
 import json
+import struct
+import tracemalloc
 import zipfile
+import zlib
 
 import pytest
 
-from amazon import AmazonError
+from amazon import AmazonError, custom
 from amazon.custom import parse_customization_zip
 
 SPEC = {
@@ -240,3 +243,112 @@ def test_zip_bomb_is_refused(monkeypatch):
 def test_bad_level():
     with pytest.raises(ValueError):
         parse_customization_zip(b"PK", level="all")
+
+
+# -- archives that lie ----------------------------------------------------------
+
+
+def _deflated_spaces(size):
+    """A raw deflate stream of ``size`` spaces, built without holding them."""
+    block = b" " * (1024 * 1024)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    # After a full flush the stream restarts from an empty window, so one
+    # flushed block can be repeated as many times as needed.
+    repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return repeated * (size // len(block)) + compressor.flush()
+
+
+def _raw_zip(members, entry_count=None):
+    """A ZIP built by hand: members are (name, deflated bytes, declared size)."""
+    local, central = io.BytesIO(), io.BytesIO()
+    for name, payload, declared in members:
+        name = name.encode()
+        offset = local.tell()
+        common = struct.pack(
+            "<HHHHHIIIHH", 20, 0, 8, 0, 0, 0, len(payload), declared, len(name), 0
+        )
+        local.write(b"PK\x03\x04" + common + name + payload)
+        central.write(
+            b"PK\x01\x02"
+            + struct.pack("<H", 20)
+            + common
+            + struct.pack("<HHHII", 0, 0, 0, 0, offset)
+            + name
+        )
+    count = min(len(members), 0xFFFF) if entry_count is None else entry_count
+    directory = central.getvalue()
+    end = struct.pack(
+        "<4sHHHHIIH",
+        b"PK\x05\x06",
+        0,
+        0,
+        count,
+        count,
+        len(directory),
+        local.tell(),
+        0,
+    )
+    return local.getvalue() + directory + end
+
+
+def _peak_memory(func, *args):
+    tracemalloc.start()
+    try:
+        func(*args)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_lying_member_size_is_refused_in_little_memory():
+    # About 1 MB on the wire, 1 GiB once inflated, declared as 100 bytes: the
+    # old archive.read() inflated it all in one call before checking anything.
+    payload = _deflated_spaces(1024**3)
+    assert len(payload) < 2 * 1024 * 1024
+    data = _raw_zip([("custom.json", payload, 100)])
+    error = []
+
+    def parse():
+        with pytest.raises(AmazonError) as info:
+            parse_customization_zip(data)
+        error.append(info.value)
+
+    peak = _peak_memory(parse)
+    assert peak < 4 * 1024 * 1024, f"peak {peak / 1024 / 1024:.1f} MiB"
+    assert error[0].code == "customization"
+    assert "damaged" in str(error[0])
+
+
+def test_inflated_bytes_are_capped_per_member_and_in_total(monkeypatch):
+    # zipfile stops at the declared size, so the caps are checked on the
+    # reader itself: they count what was inflated, not what was declared.
+    archive = zipfile.ZipFile(io.BytesIO(_zip({"a.json": " " * 5000})))
+    info = archive.getinfo("a.json")
+    assert len(custom._read_member(archive, info, 5000)) == 5000
+    with pytest.raises(AmazonError, match="too large once unpacked"):
+        custom._read_member(archive, info, 4999)
+    monkeypatch.setattr("amazon.custom.MAX_JSON", 4000)
+    with pytest.raises(AmazonError, match="a.json is too large"):
+        custom._read_member(archive, info, 10_000)
+
+
+@pytest.mark.parametrize("declared", [None, 1])
+def test_entry_count_is_checked_before_zipfile_parses(monkeypatch, declared):
+    # 100,000 entries: ZipFile() would build as many objects before any check.
+    # The count the end record declares may lie too: the directory is counted.
+    names = [(f"{n}.json", b"", 0) for n in range(100_000)]
+    data = _raw_zip(names, entry_count=declared)
+
+    def no_zipfile(*args, **kwargs):
+        raise AssertionError("ZipFile built before the entries were counted")
+
+    monkeypatch.setattr("amazon.custom.zipfile.ZipFile", no_zipfile)
+    with pytest.raises(AmazonError, match="too many files"):
+        parse_customization_zip(data)
+    assert _peak_memory(_refused, data) < 1024 * 1024
+
+
+def _refused(data):
+    with pytest.raises(AmazonError):
+        parse_customization_zip(data)
