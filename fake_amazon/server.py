@@ -254,6 +254,19 @@ class FakeAmazon:
         self.add_orders(orders)
         return [self.get_order_dict(o["orderId"]) for o in orders]
 
+    def set_usage_plan(self, operation, rate, burst):
+        """Amazon's plan of ``operation`` on this fake: the rate it advertises in
+        ``x-amzn-RateLimit-Limit`` and, with ``rate_limits_enabled``, enforces."""
+        if operation not in USAGE_PLANS:
+            raise ValueError(f"no usage plan for {operation!r}")
+        with self.store.lock:
+            self.store.usage_plans[operation] = (float(rate), int(burst))
+            self.store.buckets = {
+                key: bucket
+                for key, bucket in self.store.buckets.items()
+                if key[0] != operation
+            }
+
     def inject_fault(self, operation, kind, times=1, **options):
         return self.faults.add(operation, kind, times, **options)
 
@@ -404,7 +417,7 @@ class FakeAmazon:
 
     def _sp_api(self, operation, request, captured, params, fault):
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
-        headers["x-amzn-RateLimit-Limit"] = str(USAGE_PLANS[operation][0])
+        headers["x-amzn-RateLimit-Limit"] = str(self.store.usage_plans[operation][0])
         untrusted = False
         try:
             if fault and fault.kind == "status":

@@ -146,6 +146,8 @@ class Store:
         self.custom_tokens = {}
         self.page_tokens = {}
         self.buckets = {}
+        # Per fake: a test or the soak may give Amazon faster plans.
+        self.usage_plans = dict(USAGE_PLANS)
 
     # LWA ---------------------------------------------------------------
 
@@ -255,7 +257,7 @@ class Store:
             return record
 
     def take_token(self, operation, key):
-        plan = USAGE_PLANS.get(operation)
+        plan = self.usage_plans.get(operation)
         if plan is None:
             return True
         now = self.clock.now()

@@ -86,6 +86,23 @@ def test_buckets_are_per_operation_and_seller(fake, fake_app, fake_client):
     assert fake_client.search(createdAfter=LONG_AGO).status_code == 200
 
 
+def test_usage_plan_can_be_set_per_fake(fake, fake_client):
+    # The soak gives the fake fast plans: advertised and enforced.
+    fake.rate_limits_enabled = True
+    order_id = _order(fake)
+    fake.set_usage_plan("getOrder", 50, 2)
+    statuses = [fake_client.get_order(order_id).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    r = fake_client.get_order(order_id)
+    assert r.headers["x-amzn-RateLimit-Limit"] == "50.0"
+    fake.advance(0.02)  # 50 requests per second refill one token in 20 ms
+    assert fake_client.get_order(order_id).status_code == 200
+    with FakeAmazon(validate=False) as other:
+        assert other.store.usage_plans["getOrder"] == (0.5, 30)
+    with pytest.raises(ValueError):
+        fake.set_usage_plan("getOrders", 1, 1)
+
+
 @pytest.mark.parametrize("status", [500, 503, 403, 404, 429])
 def test_status_fault(fake, fake_client, status):
     fake.inject_fault("searchOrders", "status", status=status)
