@@ -19,6 +19,7 @@ from ..amazon import (
     AmazonClient,
     AmazonError,
     ChannelConfig,
+    Pacer,
     ThrottledError,
     invalidate_access_tokens,
     redact,
@@ -544,7 +545,19 @@ class AmazonAccount(models.Model):
 
     def _get_amazon_client(self, max_wait=5.0, **overrides):
         self.ensure_one()
-        return AmazonClient(self._get_amazon_config(**overrides), max_wait=max_wait)
+        config = self._get_amazon_config(**overrides)
+        return AmazonClient(
+            config, pacer=self._get_amazon_pacer(config), max_wait=max_wait
+        )
+
+    def _get_amazon_pacer(self, config):
+        """Amazon's request budget of ``config``, shared by every worker.
+
+        The pacer itself keeps nothing: its buckets are rows of the database,
+        so a cron, a user's click and another server spend one budget.
+        """
+        store = self.env["amazon.rate.limit"]._pacing_store()
+        return Pacer(key=config.pacing_key, store=store)
 
     def _amazon_error_message(self, error):
         """Translated, secret-free text of an access-layer error."""
