@@ -33,7 +33,7 @@ from sp_api.base.credential_provider import (
 )
 from sp_api.base.exceptions import MissingScopeException
 
-from . import logsafe, orders
+from . import links, logsafe, orders
 from .errors import AmazonError, ThrottledError
 from .pacing import Pacer
 
@@ -71,6 +71,9 @@ class ChannelConfig:
     marketplace_ids: tuple = ("A1F83G8C2ARO7P",)
     region: str = "eu-west-1"
     timeout: float = 30.0
+    # Hosts customisation files may be downloaded from (see links.host_allowed);
+    # the Odoo side passes its const.py table.
+    download_hosts: tuple = ()
 
     def __post_init__(self):
         if isinstance(self.marketplace_ids, str):
@@ -82,6 +85,7 @@ class ChannelConfig:
         object.__setattr__(self, "marketplace_ids", marketplace_ids)
         object.__setattr__(self, "endpoint", (self.endpoint or "").rstrip("/"))
         object.__setattr__(self, "timeout", float(self.timeout or 30.0))
+        object.__setattr__(self, "download_hosts", tuple(self.download_hosts or ()))
         logsafe.remember_secret(self.client_secret)
         logsafe.remember_secret(self.refresh_token)
 
@@ -617,6 +621,7 @@ class AmazonClient:
         backoff=0.5,
         jitter=random.random,
         http_transport=None,
+        resolver=links.resolve,
     ):
         if not isinstance(config, ChannelConfig):
             raise TypeError("AmazonClient needs a ChannelConfig")
@@ -633,6 +638,8 @@ class AmazonClient:
         self.backoff = backoff
         self.jitter = jitter
         self.http_transport = http_transport
+        # How download hosts are resolved before their addresses are checked.
+        self.resolver = resolver
         self.last_request_id = None
         self._apis = {}
         # One HTTP client for all downloads: building one loads the CA bundle
@@ -949,42 +956,16 @@ class AmazonClient:
     def _download(self, url):
         http = self._download_client()
         try:
-            with http.stream("GET", url, follow_redirects=True) as response:
-                request_id = _request_id(response.headers)
-                if response.status_code >= 400:
-                    response.read()
-                    if response.status_code >= 500 or response.status_code == 429:
-                        raise AmazonError(
-                            "unavailable",
-                            params={
-                                "detail": f"HTTP {response.status_code}",
-                                "attempts": 1,
-                            },
-                            request_id=request_id,
-                            status=response.status_code,
-                            retryable=True,
-                        )
-                    raise AmazonError(
-                        "customization",
-                        params={
-                            "detail": "download refused "
-                            f"(HTTP {response.status_code}); the link may "
-                            "have expired"
-                        },
-                        request_id=request_id,
-                        status=response.status_code,
-                    )
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_CUSTOMIZATION_BYTES:
-                        raise AmazonError(
-                            "customization",
-                            params={"detail": "the file is too large"},
-                            request_id=request_id,
-                        )
-                    chunks.append(chunk)
-                return b"".join(chunks)
+            link = httpx.URL(url)
+            with logsafe.hidden_urls():
+                # Redirects are followed here, not by httpx, so that every hop
+                # passes the same checks as the link itself.
+                for _hop in range(links.MAX_REDIRECTS + 1):
+                    links.check(link, self.config, self.resolver)
+                    with http.stream("GET", link, follow_redirects=False) as response:
+                        if not response.is_redirect:
+                            return self._read_download(response)
+                        link = response.url.join(response.headers["location"])
         except httpx.InvalidURL:
             # Not an httpx.HTTPError: it would escape as a crash of the page.
             raise AmazonError(
@@ -992,6 +973,44 @@ class AmazonClient:
             ) from None
         except httpx.HTTPError as exc:
             raise _transport_error(exc) from None
+        raise AmazonError("download_redirects", params={"limit": links.MAX_REDIRECTS})
+
+    @staticmethod
+    def _read_download(response):
+        request_id = _request_id(response.headers)
+        if response.status_code >= 300:
+            response.read()
+            if response.status_code >= 500 or response.status_code == 429:
+                raise AmazonError(
+                    "unavailable",
+                    params={
+                        "detail": f"HTTP {response.status_code}",
+                        "attempts": 1,
+                    },
+                    request_id=request_id,
+                    status=response.status_code,
+                    retryable=True,
+                )
+            raise AmazonError(
+                "customization",
+                params={
+                    "detail": "download refused "
+                    f"(HTTP {response.status_code}); the link may have expired"
+                },
+                request_id=request_id,
+                status=response.status_code,
+            )
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_CUSTOMIZATION_BYTES:
+                raise AmazonError(
+                    "customization",
+                    params={"detail": "the file is too large"},
+                    request_id=request_id,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 logsafe.install(_logger)

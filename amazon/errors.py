@@ -102,6 +102,20 @@ MESSAGES = {
     "customization": _lt(
         "The Amazon Custom personalisation file could not be read: %(detail)s"
     ),
+    # A customisation link is untrusted input: it is followed only to Amazon.
+    "download_not_allowed": _lt(
+        "The Amazon Custom personalisation file was not downloaded: its link "
+        "leads to %(target)s, which is not an https address of Amazon's download "
+        "servers."
+    ),
+    "download_private_address": _lt(
+        "The Amazon Custom personalisation file was not downloaded: its link "
+        "leads to %(target)s, which is a loopback, private or link-local address."
+    ),
+    "download_redirects": _lt(
+        "The Amazon Custom personalisation file was not downloaded: its link "
+        "redirected more than %(limit)s times."
+    ),
 }
 
 REQUEST_ID_TEMPLATE = _lt("Amazon request ID: %(request_id)s")

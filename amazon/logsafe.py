@@ -8,7 +8,9 @@ formats them.  Logger filters are not inherited by child loggers, hence one per
 logger.
 """
 
+import contextlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 
@@ -21,6 +23,30 @@ _KNOWN_LIMIT = 2000
 _known_lock = threading.Lock()
 
 WATCHED_PREFIXES = ("sp_api", "httpx", "httpcore")
+
+# A customisation link is signed in its path (zme-caps.amazon.com/t/<token>)
+# or its query (S3's X-Amz-Signature): while one is fetched, httpx's request
+# lines keep only the scheme and host of every URL.  httpx and httpcore log
+# from the thread that sends the request, hence a per-thread switch.
+_URL_TAIL = re.compile(r"(\bhttps?://[^/\s?#'\"]+)[/?#][^\s'\"]*", re.IGNORECASE)
+# Outside a download, a presigned query is still masked wherever it shows up.
+_SIGNED_QUERY = re.compile(
+    r"\?([^\s'\"#]*(?:x-amz-(?:signature|credential|security-token)|signature=)"
+    r"[^\s'\"#]*)",
+    re.IGNORECASE,
+)
+_hiding = threading.local()
+
+
+@contextlib.contextmanager
+def hidden_urls():
+    """Mask the path and query of any URL logged by this thread meanwhile."""
+    depth = getattr(_hiding, "depth", 0)
+    _hiding.depth = depth + 1
+    try:
+        yield
+    finally:
+        _hiding.depth = depth
 
 
 def remember_secret(value):
@@ -38,6 +64,9 @@ def scrub(text):
     text = redact(text)
     if not text:
         return text
+    if getattr(_hiding, "depth", 0):
+        text = _URL_TAIL.sub(r"\1/[redacted]", text)
+    text = _SIGNED_QUERY.sub("?[redacted]", text)
     with _known_lock:
         known = list(_KNOWN)
     for value in known:

@@ -18,6 +18,9 @@ CLIENT_SECRET = "amzn1.oa2-cs.v1.unitsecret0123456789"
 REFRESH_TOKEN = "Atzr|IwEBunitrefreshtoken0123456789"
 LWA_URL = "http://lwa.test/auth/o2/token"
 ENDPOINT = "http://spapi.test:8900"
+# Customisation files come from this host; it "resolves" to a public address.
+DOWNLOAD_HOST = "custom.test"
+PUBLIC_ADDRESS = "52.95.110.1"
 SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
@@ -134,15 +137,21 @@ def make_config(**overrides):
         "lwa_url": LWA_URL,
         "endpoint": ENDPOINT,
         "marketplace_ids": ("A1PA6795UKMFR9",),
+        "download_hosts": (DOWNLOAD_HOST,),
     }
     values.update(overrides)
     return ChannelConfig(**values)
+
+
+def public_resolver(host, port):
+    return {PUBLIC_ADDRESS}
 
 
 def make_client(stub, config=None, clock=None, **kwargs):
     clock = clock or FakeClock()
     kwargs.setdefault("pacer", Pacer(clock=clock))
     kwargs.setdefault("jitter", lambda: 0.5)
+    kwargs.setdefault("resolver", public_resolver)
     return AmazonClient(
         config or make_config(),
         sleep=clock.sleep,

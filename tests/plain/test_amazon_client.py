@@ -20,6 +20,7 @@ from amazon_helpers import (
     json_reply,
     make_client,
     make_config,
+    public_resolver,
 )
 
 import amazon
@@ -905,7 +906,10 @@ def test_download_customizations_run_concurrently():
         return httpx.Response(200, content=request.url.path.encode())
 
     client = amazon.AmazonClient(
-        make_config(), http_transport=httpx.MockTransport(handle), retries=0
+        make_config(),
+        http_transport=httpx.MockTransport(handle),
+        retries=0,
+        resolver=public_resolver,
     )
     urls = [f"https://custom.test/custom/{n}.zip" for n in range(8)]
     results = client.download_customizations(urls, workers=4)
