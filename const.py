@@ -40,6 +40,38 @@ COUNTRY_CODE_ALIASES = {"GB": "UK"}
 
 DEFAULT_LWA_AUTH_URL = "https://api.amazon.com/auth/o2/token"
 
+# Hosts an order's Amazon Custom link (customizedUrl) and its redirects may be
+# downloaded from: Amazon's own domains and S3. A name also covers its
+# subdomains; "*" stands for one label (see amazon/links.py:host_allowed).
+CUSTOMIZATION_DOWNLOAD_HOSTS = (
+    "amazon.com",
+    "amazon.ca",
+    "amazon.com.mx",
+    "amazon.com.br",
+    "amazon.co.uk",
+    "amazon.de",
+    "amazon.fr",
+    "amazon.it",
+    "amazon.es",
+    "amazon.nl",
+    "amazon.se",
+    "amazon.pl",
+    "amazon.com.be",
+    "amazon.com.tr",
+    "amazon.ae",
+    "amazon.sa",
+    "amazon.eg",
+    "amazon.in",
+    "amazon.co.za",
+    "amazon.co.jp",
+    "amazon.com.au",
+    "amazon.sg",
+    "s3.amazonaws.com",
+    "s3.*.amazonaws.com",
+    "s3-*.amazonaws.com",
+    "s3.dualstack.*.amazonaws.com",
+)
+
 # Credential lifetimes (days), from Amazon's SP-API documentation.
 REFRESH_TOKEN_VALIDITY_DAYS = 365
 CLIENT_SECRET_VALIDITY_DAYS = 180

@@ -5,13 +5,23 @@ import re
 import secrets
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta, timezone
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode, urlsplit
 
-from odoo import api, fields, models, modules
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import consteq, email_normalize, email_split, format_date
+from markupsafe import escape
+
+from odoo import api, fields, models, modules, sql_db
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import (
+    config,
+    consteq,
+    email_normalize,
+    email_split,
+    format_date,
+    format_datetime,
+    plaintext2html,
+)
 from odoo.tools.misc import hmac
 
 from .. import const
@@ -31,6 +41,7 @@ IMPORT_LOCK = "sale_amazon_spapi.import_orders"
 # "Import now" stays within the request; the cron continues a longer backlog.
 IMPORT_NOW_MAX_BATCHES = 5
 IMPORT_DEFAULT_INTERVAL = 15
+IMPORT_INCIDENT_ACTIVITY = "sale_amazon_spapi.mail_activity_type_amazon_import_incident"
 
 # Fields holding credentials: readable by administrators only, never copied,
 # blanked by data/neutralize.sql.
@@ -40,6 +51,39 @@ SECRET_FIELDS = (
     "aws_access_key_id",
     "aws_secret_access_key",
 )
+# Fields deciding where the credentials and the signed OAuth state are sent:
+# only administrators (Settings) set them; a copy keeps the administrator's values.
+HOST_FIELDS = (
+    "lwa_auth_url",
+    "application_id",
+    "sp_api_endpoint",
+    "seller_central_url_override",
+)
+
+
+def amazon_url_allowed(url, hosts):
+    """Whether ``url`` leads to one of ``hosts`` over https, or to the loopback.
+
+    Userinfo, backslashes and whitespace are refused outright: parsers disagree
+    on them, and the host checked here must be the host the HTTP client calls.
+    """
+    if not url or any(c.isspace() or c in "\\@" for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if host in const.LOOPBACK_HOSTS:
+        return parts.scheme in ("http", "https")
+    return parts.scheme == "https" and host in hosts and port in (None, 443)
+
+
+def _one_line(error):
+    """The type and first line of an unexpected exception, for users."""
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"[:500]
 
 
 class AmazonAccount(models.Model):
@@ -224,8 +268,30 @@ class AmazonAccount(models.Model):
     import_window_start = fields.Datetime(copy=False, readonly=True)
     import_window_end = fields.Datetime(copy=False, readonly=True)
     import_next_token = fields.Char(copy=False, readonly=True)
-    import_log_ids = fields.One2many("amazon.import.log", "account_id")
-    import_error_count = fields.Integer(compute="_compute_import_error_count")
+    import_window_opened_on = fields.Datetime(copy=False, readonly=True)
+    # The channel-level trouble in progress, alerted once when it starts.
+    import_incident = fields.Selection(
+        selection=[
+            ("failing", "Import failing"),
+            ("throttled", "Throttled by Amazon"),
+            ("stalled", "Search window not completing"),
+        ],
+        copy=False,
+        readonly=True,
+    )
+    import_incident_since = fields.Datetime(copy=False, readonly=True)
+    import_incident_message = fields.Text(copy=False, readonly=True)
+    import_throttled_since = fields.Datetime(copy=False, readonly=True)
+    # The logs hold buyers' names and addresses: Amazon administrators only.
+    import_log_ids = fields.One2many(
+        "amazon.import.log",
+        "account_id",
+        groups="sale_amazon_spapi.group_amazon_manager",
+    )
+    import_error_count = fields.Integer(
+        compute="_compute_import_error_count",
+        groups="sale_amazon_spapi.group_amazon_manager",
+    )
     sale_order_count = fields.Integer(compute="_compute_sale_order_count")
 
     # === Credential dates === #
@@ -539,6 +605,8 @@ class AmazonAccount(models.Model):
             "endpoint": self._get_amazon_endpoint(),
             "marketplace_ids": tuple(account.marketplace_ids.mapped("marketplace_id")),
             "region": const.REGIONS[account.region][2],
+            # Customisation links are order data: fetched from these hosts only.
+            "download_hosts": const.CUSTOMIZATION_DOWNLOAD_HOSTS,
         }
         values.update(overrides)
         return ChannelConfig(**values)
@@ -1168,6 +1236,13 @@ class AmazonAccount(models.Model):
             cancelled=stats["cancelled"],
             errors=stats["errors"] + stats["failed"],
         )
+        failures = [
+            f"{account.name}: {account.import_incident_message}"
+            for account in self.sudo()
+            if account.import_incident == "failing"
+        ]
+        if stats["failed"] and failures:
+            message += " " + " ".join(failures)
         if stats["throttled"] or any(self.mapped("import_next_token")):
             message += " " + self.env._("The rest follows with the scheduled import.")
         return {
@@ -1231,16 +1306,50 @@ class AmazonAccount(models.Model):
         now = fields.Datetime.now()
         accounts = self.search([("enabled", "=", True)])
         due = accounts.filtered(lambda a: a._is_import_due(now))
+        commit = self._can_commit()
         for done, account in enumerate(due, start=1):
-            account._import_orders(commit=self._can_commit())
+            account._import_orders_guarded(commit)
             self.env["ir.cron"]._notify_progress(
                 done=done,
                 remaining=len(due) - done + (1 if account.import_next_token else 0),
             )
 
+    def _import_orders_guarded(self, commit):
+        """Import this channel; whatever it raises, the next channel still runs.
+
+        The failure becomes an incident of the channel (one log entry, one
+        alert) instead of the failure of the whole job, which Odoo would end
+        up switching off.
+        """
+        self.ensure_one()
+        try:
+            if commit:
+                self._import_orders(commit=True)
+            else:
+                with self.env.cr.savepoint():
+                    self._import_orders()
+        except Exception as error:
+            if commit:
+                self.env.cr.rollback()
+            _logger.exception("Amazon import of channel %s failed", self.id)
+            logs_before = self._get_open_error_logs()
+            self._update_import_incident(
+                "failing",
+                self.env._(
+                    "The import stopped on an unexpected error: %(error)s",
+                    error=redact(_one_line(error)),
+                ),
+            )
+            new_errors = self._get_open_error_logs() - logs_before
+            if new_errors:
+                self._send_error_digest(new_errors)
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
     @api.model
     def _can_commit(self):
-        return not modules.module.current_test
+        # As account.move's: no commit inside tests, whichever way they run.
+        return not (modules.module.current_test or config["test_enable"])
 
     def _import_orders(self, max_batches=None, commit=False):
         """Import the orders created or updated since the cursor, page by page.
@@ -1261,7 +1370,7 @@ class AmazonAccount(models.Model):
             _logger.info("Amazon import of channel %s skipped: %s", self.id, blocker)
             stats["skipped"] = blocker
             return stats
-        with self._import_lock() as locked:
+        with self._import_lock(commit=commit) as locked:
             if not locked:
                 _logger.info(
                     "Amazon import of channel %s is already running: skipped", self.id
@@ -1269,14 +1378,12 @@ class AmazonAccount(models.Model):
                 stats["skipped"] = self.env._("an import is already running")
                 return stats
             run_start = fields.Datetime.now()
-            logs_before = self.import_log_ids.filtered(lambda log: log.state == "error")
+            logs_before = self._get_open_error_logs()
             with self._get_amazon_client() as client:
-                self._import_pages(client, stats, max_batches, commit)
+                failure = self._import_pages(client, stats, max_batches, commit)
             self.last_import_run = run_start
-            new_errors = (
-                self.import_log_ids.filtered(lambda log: log.state == "error")
-                - logs_before
-            )
+            self._check_import_health(stats, failure, run_start)
+            new_errors = self._get_open_error_logs() - logs_before
             if new_errors:
                 self._send_error_digest(new_errors)
             if commit:
@@ -1285,6 +1392,134 @@ class AmazonAccount(models.Model):
             # The rest of the backlog is for the scheduled job, right away.
             self.env.ref("sale_amazon_spapi.ir_cron_amazon_import_orders")._trigger()
         return stats
+
+    def _get_open_error_logs(self):
+        self.ensure_one()
+        return self.import_log_ids.filtered(lambda log: log.state == "error")
+
+    # --- Import health: one alert per incident --- #
+
+    def _check_import_health(self, stats, failure, now):
+        """Open, escalate or close the channel's import incident after a run.
+
+        An incident is a channel-level trouble lasting across runs: Amazon
+        refusing or failing the search, throttling that lets no page through
+        for an hour, or a search window that does not complete for several
+        intervals. Each gives one log entry, one e-mail and one activity for
+        the responsible when it starts, not one per run; the first healthy run
+        closes it with a note in the chatter.
+
+        :param stats: Counter of the run
+        :param failure: the AmazonError that stopped the search, or None
+        """
+        self.ensure_one()
+        if failure is not None:
+            self._update_import_incident(
+                "failing",
+                self._amazon_error_message(failure),
+                request_id=failure.request_id,
+            )
+            return
+        if stats["throttled"] and not stats["calls"]:
+            since = self.import_throttled_since or now
+            if not self.import_throttled_since:
+                self.import_throttled_since = since
+            if now - since >= timedelta(minutes=const.IMPORT_THROTTLED_ALERT_MINUTES):
+                self._update_import_incident(
+                    "throttled",
+                    self.env._(
+                        "Amazon has throttled every search of this channel since "
+                        "%(since)s: no order was imported since. Another "
+                        "application using the same seller account may be "
+                        "spending the searchOrders quota.",
+                        since=self._format_utc(since),
+                    ),
+                )
+            return
+        if self.import_throttled_since:
+            self.import_throttled_since = False
+        opened_on = self.import_window_opened_on
+        stalled_after = timedelta(
+            minutes=max(
+                const.IMPORT_STALLED_INTERVALS * self.import_interval,
+                const.IMPORT_THROTTLED_ALERT_MINUTES,
+            )
+        )
+        if self.import_next_token and opened_on and now - opened_on >= stalled_after:
+            self._update_import_incident(
+                "stalled",
+                self.env._(
+                    "The import has not completed its search window since "
+                    "%(since)s (orders updated after %(start)s): it goes on page "
+                    "by page at the pace Amazon allows (one searchOrders page "
+                    "every few minutes once the burst is spent). Check that the "
+                    "scheduled action runs, and that the look-back is not "
+                    "longer than needed.",
+                    since=self._format_utc(opened_on),
+                    start=self._format_utc(self.import_window_start),
+                ),
+            )
+            return
+        if self.import_incident:
+            self._close_import_incident(now)
+
+    def _update_import_incident(self, kind, message, request_id=None):
+        """Record the incident ``kind``; alert only when it starts or changes kind."""
+        self.ensure_one()
+        if self.import_incident == kind:
+            return False
+        labels = dict(self._fields["import_incident"]._description_selection(self.env))
+        vals = {"import_incident": kind, "import_incident_message": message}
+        if not self.import_incident:
+            vals["import_incident_since"] = fields.Datetime.now()
+        self.write(vals)
+        self.env["amazon.import.log"].create(
+            {
+                "account_id": self.id,
+                "message": self.env._(
+                    "%(incident)s: %(message)s", incident=labels[kind], message=message
+                ),
+                "request_id": request_id,
+            }
+        )
+        self.activity_unlink([IMPORT_INCIDENT_ACTIVITY])
+        user = self.user_id or self.env.ref("base.user_admin", raise_if_not_found=False)
+        self.activity_schedule(
+            IMPORT_INCIDENT_ACTIVITY,
+            summary=self.env._(
+                "Amazon import: %(incident)s", incident=labels[kind].lower()
+            ),
+            note=plaintext2html(message),
+            user_id=user.id if user else self.env.uid,
+        )
+        return True
+
+    def _close_import_incident(self, now):
+        self.ensure_one()
+        labels = dict(self._fields["import_incident"]._description_selection(self.env))
+        self.message_post(
+            body=self.env._(
+                "The Amazon import works again (%(incident)s since %(since)s).",
+                incident=labels[self.import_incident].lower(),
+                since=self._format_utc(self.import_incident_since or now),
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        self.activity_unlink([IMPORT_INCIDENT_ACTIVITY])
+        self.import_log_ids.filtered(
+            lambda log: log.state == "error" and not log.amazon_order_ref
+        ).state = "done"
+        self.write(
+            {
+                "import_incident": False,
+                "import_incident_since": False,
+                "import_incident_message": False,
+            }
+        )
+
+    def _format_utc(self, value):
+        """A stored (UTC) datetime in the user's time zone, for messages."""
+        return format_datetime(self.env, value) if value else "-"
 
     def _import_pages(self, client, stats, max_batches, commit):
         SaleOrder = self.env["sale.order"]
@@ -1314,9 +1549,9 @@ class AmazonAccount(models.Model):
                     # orders are updated, never duplicated).
                     token, restarted = None, True
                     continue
-                self._log_import_error(error)
+                # Logged once per incident, not once per run (_check_import_health).
                 stats["failed"] += 1
-                break
+                return error
             stats["calls"] += 1
             with self.env.cr.savepoint():
                 stats.update(
@@ -1336,6 +1571,8 @@ class AmazonAccount(models.Model):
                             "import_window_start": window_start,
                             "import_window_end": window_end,
                             "import_next_token": page.next_token,
+                            "import_window_opened_on": self.import_window_opened_on
+                            or fields.Datetime.now(),
                         }
                     )
                 else:
@@ -1347,6 +1584,7 @@ class AmazonAccount(models.Model):
                             "import_window_start": False,
                             "import_window_end": False,
                             "import_next_token": False,
+                            "import_window_opened_on": False,
                         }
                     )
             batches += 1
@@ -1357,6 +1595,7 @@ class AmazonAccount(models.Model):
             token = page.next_token
             if not token or (max_batches and batches >= max_batches):
                 break
+        return None
 
     def _get_import_blocker(self):
         """Why this channel cannot import now (translated), or False."""
@@ -1377,26 +1616,43 @@ class AmazonAccount(models.Model):
         return False
 
     @contextmanager
-    def _import_lock(self):
-        """Hold the channel's import lock for a whole run, across its commits.
+    def _import_lock(self, commit=False):
+        """Hold the channel's import lock for a whole run.
 
-        A transaction-level row lock ends at each per-page commit, so the lock is
-        a PostgreSQL session advisory lock: it survives commits and dies with the
-        connection if the worker is killed.
+        A run that commits page by page (cron) holds a PostgreSQL session
+        advisory lock on a connection of its own: it survives the commits,
+        dies with the connection if the worker is killed, and is released even
+        when the import's own transaction is aborted, without masking the
+        error that aborted it. A run that does not commit ("Import Orders
+        Now", one order) holds a transaction lock instead, released only when
+        its transaction ends: a cron run cannot start on orders not committed
+        yet.
         """
-        cr = self.env.cr
-        cr.execute(
-            "SELECT pg_try_advisory_lock(hashtext(%s), %s)", [IMPORT_LOCK, self.id]
-        )
-        locked = cr.fetchone()[0]
+        key = [IMPORT_LOCK, self.id]
+        if not commit:
+            self.env.cr.execute(
+                "SELECT pg_try_advisory_xact_lock(hashtext(%s), %s)", key
+            )
+            yield self.env.cr.fetchone()[0]
+            return
+        lock_cr = sql_db.db_connect(self.env.cr.dbname).cursor()
+        locked = False
         try:
+            lock_cr.execute("SELECT pg_try_advisory_lock(hashtext(%s), %s)", key)
+            locked = lock_cr.fetchone()[0]
             yield locked
         finally:
-            if locked:
-                cr.execute(
-                    "SELECT pg_advisory_unlock(hashtext(%s), %s)",
-                    [IMPORT_LOCK, self.id],
-                )
+            try:
+                if locked:
+                    lock_cr.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
+            except Exception:
+                _logger.exception("Amazon import lock of channel %s", self.id)
+                # Unlocking failed: the connection must not keep the lock.
+                with suppress(Exception):
+                    lock_cr._cnx.close()
+            finally:
+                with suppress(Exception):
+                    lock_cr.close()
 
     def _log_import_error(self, error, order_ref=None, payload=None):
         self.env["amazon.import.log"].create(
