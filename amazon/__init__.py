@@ -14,7 +14,7 @@ from .client import (
     has_cached_access_token,
     invalidate_access_tokens,
 )
-from . import custom
+from . import custom, shipments
 
 __all__ = [
     "INCLUDED_DATA",
@@ -34,4 +34,5 @@ __all__ = [
     "has_cached_access_token",
     "invalidate_access_tokens",
     "redact",
+    "shipments",
 ]

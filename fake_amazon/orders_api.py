@@ -28,6 +28,9 @@ from .seed import NO_PRICE_STATUSES, _package
 from .store import PAGE_TOKEN_TTL, PageState, iso
 
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+# "A seller-supplied identifier that uniquely identifies a package within the
+# scope of an order. Only positive numeric values are supported."
+PACKAGE_REFERENCE = re.compile(r"^[1-9]\d*$")
 MIN_AGE = timedelta(minutes=2)
 
 # includedData value -> (order level keys, item level keys)
@@ -258,6 +261,41 @@ def get_order(store, seller_id, order_id, params, base_url):
     return {"order": render_order(record, included, base_url)}, not record.trusted
 
 
+def _package_items(order, detail):
+    """{orderItemId: quantity} of a package, checked as Amazon checks it."""
+    if contract.parse_datetime(detail.get("shipDate")) is None:
+        raise invalid("shipDate must be an ISO 8601 date-time.")
+    reference = str(detail["packageReferenceId"])
+    if not PACKAGE_REFERENCE.match(reference):
+        raise invalid("packageReferenceId must be a positive number.")
+    if detail["carrierCode"] == "Other" and not detail.get("carrierName"):
+        raise invalid('carrierName is required when carrierCode is "Other".')
+    if reference in {
+        str(p.get("packageReferenceId")) for p in order.get("packages", [])
+    }:
+        raise invalid(
+            f"packageReferenceId {reference} is already confirmed for this order."
+        )
+    if not detail.get("orderItems"):
+        raise invalid("orderItems must list at least one order item.")
+    items = {i["orderItemId"]: i for i in order.get("orderItems", [])}
+    wanted = {}
+    for line in detail["orderItems"]:
+        if line["orderItemId"] not in items:
+            raise invalid(f"Unknown orderItemId {line['orderItemId']}.")
+        wanted[line["orderItemId"]] = (
+            wanted.get(line["orderItemId"], 0) + line["quantity"]
+        )
+    for item_id, quantity in wanted.items():
+        item = items[item_id]
+        left = item.get("fulfillment", {}).get(
+            "quantityUnfulfilled", item["quantityOrdered"]
+        )
+        if not 0 < quantity <= left:
+            raise invalid(f"Invalid quantity for orderItemId {item_id}.")
+    return wanted
+
+
 def confirm_shipment(store, seller_id, order_id, body):
     """Record a package and move the order to (PARTIALLY_)SHIPPED."""
     if not ORDER_ID.match(order_id):
@@ -265,33 +303,27 @@ def confirm_shipment(store, seller_id, order_id, body):
     record = store.orders.get(order_id)
     if record is None or record.seller_id != seller_id:
         raise ApiError(404, "NotFound", "Order not found.", f"orderId {order_id}")
-    order = record.order
-    if body.get("marketplaceId") != order["salesChannel"].get("marketplaceId"):
-        raise invalid("marketplaceId does not match the order.")
-    fulfillment = order.get("fulfillment", {})
-    if fulfillment.get("fulfilledBy") == "AMAZON":
-        raise invalid(
-            "Shipment confirmation is not allowed for orders fulfilled by Amazon."
-        )
-    if fulfillment.get("fulfillmentStatus") not in ("UNSHIPPED", "PARTIALLY_SHIPPED"):
-        raise invalid(
-            "Cannot confirm shipment of an order in status "
-            f"{fulfillment.get('fulfillmentStatus')}."
-        )
-    detail = body["packageDetail"]
-    if contract.parse_datetime(detail.get("shipDate")) is None:
-        raise invalid("shipDate must be an ISO 8601 date-time.")
-    items = {i["orderItemId"]: i for i in order.get("orderItems", [])}
-    for line in detail.get("orderItems", []):
-        item = items.get(line["orderItemId"])
-        if item is None:
-            raise invalid(f"Unknown orderItemId {line['orderItemId']}.")
-        left = item.get("fulfillment", {}).get(
-            "quantityUnfulfilled", item["quantityOrdered"]
-        )
-        if not 0 < line["quantity"] <= left:
-            raise invalid(f"Invalid quantity for orderItemId {line['orderItemId']}.")
+    # Checked and applied at once: two confirmations never both pass.
     with store.lock:
+        order = record.order
+        if body.get("marketplaceId") != order["salesChannel"].get("marketplaceId"):
+            raise invalid("marketplaceId does not match the order.")
+        fulfillment = order.get("fulfillment", {})
+        if fulfillment.get("fulfilledBy") == "AMAZON":
+            raise invalid(
+                "Shipment confirmation is not allowed for orders fulfilled by Amazon."
+            )
+        if fulfillment.get("fulfillmentStatus") not in (
+            "UNSHIPPED",
+            "PARTIALLY_SHIPPED",
+        ):
+            raise invalid(
+                "Cannot confirm shipment of an order in status "
+                f"{fulfillment.get('fulfillmentStatus')}."
+            )
+        detail = body["packageDetail"]
+        items = {i["orderItemId"]: i for i in order.get("orderItems", [])}
+        wanted = _package_items(order, detail)
         when = iso(store.clock.now())
         package = _package(order, when, str(detail["packageReferenceId"]))
         package.update(
@@ -299,20 +331,18 @@ def confirm_shipment(store, seller_id, order_id, body):
             trackingNumber=detail["trackingNumber"],
             shipTime=iso(contract.parse_datetime(detail["shipDate"])),
             packageItems=[
-                {"orderItemId": line["orderItemId"], "quantity": line["quantity"]}
-                for line in detail["orderItems"]
+                {"orderItemId": item_id, "quantity": quantity}
+                for item_id, quantity in wanted.items()
             ],
         )
         if detail.get("shippingMethod"):
             package["shippingService"] = detail["shippingMethod"]
         order.setdefault("packages", []).append(package)
-        for line in detail["orderItems"]:
-            ful = items[line["orderItemId"]].setdefault("fulfillment", {})
-            done = ful.get("quantityFulfilled", 0) + line["quantity"]
+        for item_id, quantity in wanted.items():
+            ful = items[item_id].setdefault("fulfillment", {})
+            done = ful.get("quantityFulfilled", 0) + quantity
             ful["quantityFulfilled"] = done
-            ful["quantityUnfulfilled"] = (
-                items[line["orderItemId"]]["quantityOrdered"] - done
-            )
+            ful["quantityUnfulfilled"] = items[item_id]["quantityOrdered"] - done
         complete = all(
             i.get("fulfillment", {}).get("quantityUnfulfilled") == 0
             for i in items.values()

@@ -438,6 +438,9 @@ def apply_status(order, status, when):
             )
         elif status in ("PENDING", "PENDING_AVAILABILITY", "UNSHIPPED"):
             item_ful.update(quantityFulfilled=0, quantityUnfulfilled=qty)
+    if status in ("PENDING", "PENDING_AVAILABILITY", "UNSHIPPED"):
+        # Nothing has left: no package either (its reference is free again).
+        order.pop("packages", None)
     if (
         status == "SHIPPED"
         and fulfillment.get("fulfilledBy") == "MERCHANT"
