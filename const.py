@@ -80,8 +80,61 @@ CLIENT_SECRET_OVERLAP_DAYS = 7
 # Credential formats, checked on the channel form.
 CLIENT_ID_PREFIX = "amzn1.application-oa2-client."
 REFRESH_TOKEN_PREFIX = "Atzr|"
-ROLE_ARN_PATTERN = r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
-SELLER_ID_PATTERN = r"^[A-Z0-9]{10,16}$"
+# \Z, not $: "$" also matches before a trailing newline.
+ROLE_ARN_PATTERN = r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z"
+SELLER_ID_PATTERN = r"^[A-Z0-9]{10,16}\Z"
+# The consent URL carries it as a query parameter: letters, digits and dashes only.
+APPLICATION_ID_PATTERN = r"^amzn1\.sp\.solution\.[A-Za-z0-9-]{1,64}\Z"
+
+# Hosts the credentials and the signed OAuth state may be sent to. Any other host
+# could collect them, so the URL fields accept only these (over https) or, for a
+# local test server, the loopback (https or plain http).
+LWA_TOKEN_HOSTS = frozenset({"api.amazon.com", "api.amazon.co.uk", "api.amazon.co.jp"})
+SP_API_HOSTS = frozenset(
+    host
+    for region in ("na", "eu", "fe")
+    for host in (
+        f"sellingpartnerapi-{region}.amazon.com",
+        f"sandbox.sellingpartnerapi-{region}.amazon.com",
+    )
+)
+# The Seller Central of every marketplace of data/amazon_marketplace_data.xml, and
+# the regional ones Amazon redirects to.
+SELLER_CENTRAL_HOSTS = frozenset(
+    {
+        *(
+            f"sellercentral.amazon.{tld}"
+            for tld in (
+                "ae",
+                "ca",
+                "co.jp",
+                "co.uk",
+                "co.za",
+                "com",
+                "com.au",
+                "com.be",
+                "com.br",
+                "com.mx",
+                "com.tr",
+                "de",
+                "eg",
+                "es",
+                "fr",
+                "ie",
+                "in",
+                "it",
+                "nl",
+                "pl",
+                "sa",
+                "se",
+                "sg",
+            )
+        ),
+        "sellercentral-europe.amazon.com",
+        "sellercentral-japan.amazon.com",
+    }
+)
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # Credentials lifecycle.
 # Days before an expiry on which the responsible is reminded.

@@ -282,6 +282,8 @@ def create_channel(env, fake, app, seller_id, name, fba):
         seller_id=seller_id,
         marketplace_ids=marketplaces.mapped("marketplace_id"),
     )
+    # The import does not activate currencies: an accountant would, beforehand.
+    marketplaces.currency_id.active = True
     return env["amazon.account"].create(
         {
             "name": name,

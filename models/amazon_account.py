@@ -141,15 +141,19 @@ class AmazonAccount(models.Model):
     lwa_refresh_token = fields.Char(
         string="LWA Refresh Token", groups="base.group_system", copy=False
     )
+    # Where the credentials and the signed OAuth state go: administrators only
+    # (HOST_FIELDS), and only Amazon's hosts or the loopback (_check_amazon_hosts).
     lwa_auth_url = fields.Char(
         string="LWA Auth URL",
         required=True,
         default=const.DEFAULT_LWA_AUTH_URL,
-        help="Token endpoint of Login with Amazon. Change it only to reach Amazon's "
-        "sandbox or a local test server.",
+        groups="base.group_system",
+        help="Token endpoint of Login with Amazon. Change it only to reach a local "
+        "test server.",
     )
     application_id = fields.Char(
         string="Application ID",
+        groups="base.group_system",
         help="Identifier of your SP-API application (amzn1.sp.solution.…), used to "
         "build the Seller Central consent URL.",
     )
@@ -460,7 +464,7 @@ class AmazonAccount(models.Model):
                     )
                 )
 
-    @api.constrains("lwa_client_id", "aws_role_arn", "seller_id", "lwa_auth_url")
+    @api.constrains("lwa_client_id", "aws_role_arn", "seller_id")
     def _check_credential_formats(self):
         for account in self:
             if account.lwa_client_id and not account.lwa_client_id.startswith(
@@ -491,16 +495,6 @@ class AmazonAccount(models.Model):
                         "and digits, e.g. A2EXAMPLE12345."
                     )
                 )
-            if account.lwa_auth_url:
-                url = urlparse(account.lwa_auth_url)
-                # Plain http is tolerated on the loopback only, for a local test server.
-                local = url.hostname in ("127.0.0.1", "localhost", "::1")
-                if not url.netloc or (
-                    url.scheme != "https" and not (local and url.scheme == "http")
-                ):
-                    raise ValidationError(
-                        self.env._("The LWA Auth URL must be an https:// URL.")
-                    )
 
     @api.constrains("lwa_refresh_token")
     def _check_refresh_token_format(self):
@@ -516,23 +510,43 @@ class AmazonAccount(models.Model):
                     )
                 )
 
-    @api.constrains("seller_central_url_override")
-    def _check_seller_central_url_override(self):
+    @api.constrains(*HOST_FIELDS)
+    def _check_amazon_hosts(self):
+        allowed = {
+            "lwa_auth_url": const.LWA_TOKEN_HOSTS,
+            "sp_api_endpoint": const.SP_API_HOSTS,
+            "seller_central_url_override": const.SELLER_CENTRAL_HOSTS,
+        }
+        # sudo: the fields are for administrators, the check is for every writer.
         for account in self.sudo():
-            if not account.seller_central_url_override:
-                continue
-            url = urlparse(account.seller_central_url_override)
-            # The signed state travels to this host: https, or http on the loopback
-            # for a local fake Amazon (as for the LWA Auth URL).
-            local = url.hostname in ("127.0.0.1", "localhost", "::1")
-            if not url.netloc or (
-                url.scheme != "https" and not (local and url.scheme == "http")
+            for field, hosts in allowed.items():
+                url = account[field]
+                if url and not amazon_url_allowed(url, hosts):
+                    raise ValidationError(
+                        self._amazon_host_error(account._fields[field], url, hosts)
+                    )
+            application_id = account.application_id
+            if application_id and not re.match(
+                const.APPLICATION_ID_PATTERN, application_id
             ):
                 raise ValidationError(
                     self.env._(
-                        "The Seller Central URL Override must be an https:// URL."
+                        "The Application ID must look like amzn1.sp.solution.… "
+                        "(letters, digits and dashes after the prefix). Copy it from "
+                        "your application in Seller Central's Developer Console."
                     )
                 )
+
+    @api.model
+    def _amazon_host_error(self, field, url, hosts):
+        return self.env._(
+            "%(field)s: %(url)s is not allowed. Enter an https:// address of one of "
+            "Amazon's hosts (%(hosts)s), or, for a local test server, an address on "
+            "this server's loopback (http://127.0.0.1:port).",
+            field=field._description_string(self.env),
+            url=url,
+            hosts=", ".join(sorted(hosts)),
+        )
 
     @api.constrains("import_interval", "lookback_days")
     def _check_import_numbers(self):
@@ -549,13 +563,66 @@ class AmazonAccount(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         accounts = super().create(vals_list)
+        # Odoo checks field groups on write, not on create: without this, a
+        # channel manager could create a channel (or pass default_* context
+        # keys) that sends the credentials elsewhere once authorised.
+        if not self._amazon_may_set_hosts():
+            defaults = self._amazon_host_defaults()
+            for account in accounts.sudo():
+                changed = [f for f, v in defaults.items() if account[f] != v]
+                if changed:
+                    raise self._amazon_host_access_error(changed)
         accounts.filtered(lambda a: not a.team_id)._assign_amazon_team()
         self._sync_import_cron()
         return accounts
 
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        if "name" not in (default or {}):
+            for account, vals in zip(self, vals_list, strict=True):
+                vals["name"] = self.env._("%(name)s (copy)", name=account.name)
+        return vals_list
+
+    def copy(self, default=None):
+        if self._amazon_may_set_hosts():
+            return super().copy(default)
+        default = dict(default or {})
+        forbidden = [f for f in HOST_FIELDS if f in default]
+        if forbidden:
+            raise self._amazon_host_access_error(forbidden)
+        # A channel manager may duplicate a channel but neither read nor set the
+        # host fields: the copy starts from their defaults, then gets the values
+        # an administrator set on the original.
+        copies = super().copy({**self._amazon_host_defaults(), **default})
+        for original, duplicate in zip(self.sudo(), copies.sudo(), strict=True):
+            duplicate.write({field: original[field] for field in HOST_FIELDS})
+        return copies
+
+    @api.model
+    def _amazon_host_defaults(self):
+        return {
+            **dict.fromkeys(HOST_FIELDS, False),
+            "lwa_auth_url": const.DEFAULT_LWA_AUTH_URL,
+        }
+
+    def _amazon_may_set_hosts(self):
+        return self.env.su or self.env.user.has_group("base.group_system")
+
+    def _amazon_host_access_error(self, field_names):
+        return AccessError(
+            self.env._(
+                "Only an administrator (Settings rights) can set %(fields)s: these "
+                "decide where the Amazon credentials are sent.",
+                fields=", ".join(
+                    self._fields[f]._description_string(self.env) for f in field_names
+                ),
+            )
+        )
+
     def _sync_import_cron(self):
         """Run the import job at the shortest interval of the enabled channels."""
-        cron = self.env.ref(
+        # sudo: channel managers configure channels, not scheduled actions.
+        cron = self.sudo().env.ref(
             "sale_amazon_spapi.ir_cron_amazon_import_orders", raise_if_not_found=False
         )
         if not cron:
@@ -940,7 +1007,8 @@ class AmazonAccount(models.Model):
             activity_type,
             date_deadline=fields.Date.today() if stage == "expired" else expires_on,
             summary=summary,
-            note=text,
+            # The note is HTML: a channel name must not become markup.
+            note=escape(text),
             user_id=user.id if user else self.env.uid,
         )
         if self.email_errors_to:
@@ -961,19 +1029,21 @@ class AmazonAccount(models.Model):
     def _get_amazon_consent_url(self, state, draft=False):
         """Seller Central consent page of the channel's domain."""
         self.ensure_one()
+        # sudo: only administrators see the hosts and the application, but they
+        # apply to everyone.
+        account = self.sudo()
         marketplace = (
-            self.env["amazon.marketplace"]
+            account.env["amazon.marketplace"]
             .with_context(active_test=False)
             .search([("code", "=", self.seller_central_domain)], limit=1)
         )
-        # sudo: only administrators see the override, but it applies to everyone.
         base = (
-            self.sudo().seller_central_url_override
+            account.seller_central_url_override
             or marketplace.seller_central_url
             or "https://sellercentral.amazon.com"
         )
         params = {
-            "application_id": self.application_id or "",
+            "application_id": account.application_id or "",
             "state": state,
             "redirect_uri": self._get_amazon_redirect_uri(),
         }

@@ -1,8 +1,10 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from .. import const
+from .amazon_account import amazon_url_allowed
 
 
 class AmazonMarketplace(models.Model):
@@ -21,12 +23,17 @@ class AmazonMarketplace(models.Model):
         selection=[(key, label) for key, (label, _host, _aws) in const.REGIONS.items()],
         required=True,
     )
+    # The consent page (and the signed state with it) goes to the Seller Central
+    # URL: administrators only, and only Amazon's hosts (_check_amazon_hosts).
     api_endpoint = fields.Char(
         string="SP-API Endpoint",
         required=True,
+        groups="base.group_system",
         help="Selling Partner API host of the region.",
     )
-    seller_central_url = fields.Char(string="Seller Central URL", required=True)
+    seller_central_url = fields.Char(
+        string="Seller Central URL", required=True, groups="base.group_system"
+    )
     amazon_domain = fields.Char(required=True)
     currency_id = fields.Many2one("res.currency", required=True)
     tax_included = fields.Boolean(
@@ -44,3 +51,18 @@ class AmazonMarketplace(models.Model):
         ),
         ("code_unique", "UNIQUE(code)", "An Amazon marketplace code must be unique."),
     ]
+
+    @api.constrains("api_endpoint", "seller_central_url")
+    def _check_amazon_hosts(self):
+        Account = self.env["amazon.account"]
+        allowed = {
+            "api_endpoint": const.SP_API_HOSTS,
+            "seller_central_url": const.SELLER_CENTRAL_HOSTS,
+        }
+        for marketplace in self.sudo():
+            for field, hosts in allowed.items():
+                url = marketplace[field]
+                if not amazon_url_allowed(url, hosts):
+                    raise ValidationError(
+                        Account._amazon_host_error(self._fields[field], url, hosts)
+                    )

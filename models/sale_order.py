@@ -6,6 +6,8 @@ import logging
 from collections import Counter, defaultdict
 from decimal import Decimal
 
+from markupsafe import escape
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
@@ -257,10 +259,9 @@ class _ImportBatch:
             .search([("name", "in", list(codes))])
         )
         by_code = {currency.name: currency for currency in currencies}
-        inactive = currencies.filtered(lambda c: not c.active)
-        if inactive:
-            # Amazon pays in the marketplace currency: it must be usable here.
-            inactive.sudo().active = True
+        # Activating a currency changes the accounting (multi-currency, rates):
+        # that is the accountant's decision, so the order waits for it.
+        currencies = currencies.filtered("active")
         Pricelist = self.env["product.pricelist"]
         pricelists = Pricelist.search(
             [
@@ -298,6 +299,19 @@ class _ImportBatch:
                         "unknown to Odoo.",
                         order=entry["header"]["order_id"],
                         currency=code or "-",
+                    ),
+                )
+                continue
+            if not currency.active:
+                entry["error"] = True
+                self._log_message(
+                    entry,
+                    self.env._(
+                        "Amazon order %(order)s is in currency %(currency)s, which "
+                        "is not active in Odoo. Activate it in the Accounting "
+                        "settings (Currencies), then retry the order.",
+                        order=entry["header"]["order_id"],
+                        currency=currency.name,
                     ),
                 )
                 continue
@@ -987,7 +1001,8 @@ class _ImportBatch:
         order.activity_schedule(
             activity_xmlid,
             summary=summary,
-            note=note,
+            # The note is HTML: SKUs and names from Amazon must stay text.
+            note=escape(note),
             user_id=self.account.user_id.id or self.env.uid,
         )
 

@@ -4,3 +4,4 @@ from . import test_authorize_callback
 from . import test_credentials
 from . import test_import_orders
 from . import test_rate_limit
+from . import test_security_hardening

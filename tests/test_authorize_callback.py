@@ -302,5 +302,5 @@ class TestAuthorizeCallback(HttpCase):
             with self.subTest(bad=bad), self.assertRaises(ValidationError):
                 self.account.seller_central_url_override = bad
                 self.account.flush_recordset()
-        self.account.seller_central_url_override = "https://sandbox.example.com"
+        self.account.seller_central_url_override = "https://sellercentral.amazon.de"
         self.account.flush_recordset()

@@ -38,7 +38,22 @@ class AmazonImportOrderWizard(models.TransientModel):
             ]
         )
         if not orders:
-            return self.account_id.action_view_import_logs()
+            if self.env["amazon.import.log"].has_access("read"):
+                return self.account_id.action_view_import_logs()
+            # The log holds buyer data, for Amazon administrators only.
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "title": self.env._("Amazon import"),
+                    "message": self.env._(
+                        "The order(s) could not be imported. An Amazon administrator "
+                        "finds the reason in the channel's import log."
+                    ),
+                    "type": "warning",
+                    "sticky": True,
+                },
+            }
         action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
         action["domain"] = [("id", "in", orders.ids)]
         if len(orders) == 1:
