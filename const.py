@@ -163,3 +163,9 @@ CONNECTION_FIELDS = frozenset(
 # consent started from Odoo may take.
 OAUTH_CALLBACK_ROUTE = "/sale_amazon_spapi/authorize"
 OAUTH_STATE_TTL = 30 * 60
+
+# Import health: a channel throttled without any page for this long, or whose
+# search window stays open for this many import intervals (and at least as
+# long), gets one alert (see amazon.account._check_import_health).
+IMPORT_THROTTLED_ALERT_MINUTES = 60
+IMPORT_STALLED_INTERVALS = 4

@@ -168,7 +168,32 @@ class AmazonImportCommon(TransactionCase):
         kwargs.setdefault("seller_id", self.seller_id)
         validate = kwargs.pop("validate", True)
         order = make_order(**kwargs)
-        return self.fake.add_order(order, validate=validate, seller_id=self.seller_id)
+        return self.fake.add_order(
+            order, validate=validate, seller_id=kwargs["seller_id"]
+        )
+
+    def add_channel(self, seller_id, **vals):
+        """Another channel on the fake Amazon, for a seller of its own."""
+        app = self.fake.add_app()
+        token = self.fake.add_refresh_token(
+            app.client_id, seller_id=seller_id, marketplace_ids=[self.uk.marketplace_id]
+        )
+        return self.env["amazon.account"].create(
+            {
+                "name": f"Amazon {seller_id}",
+                "seller_central_domain": "UK",
+                "marketplace_ids": [Command.set(self.uk.ids)],
+                "lwa_client_id": app.client_id,
+                "lwa_client_secret": app.client_secret,
+                "lwa_refresh_token": token,
+                "lwa_auth_url": self.fake.lwa_url,
+                "sp_api_endpoint": self.fake.base_url,
+                "seller_id": seller_id,
+                "last_import_datetime": datetime.now() - timedelta(days=60),
+                "email_errors_to": "ops@example.com",
+                **vals,
+            }
+        )
 
     def import_orders(self, account=None, **kwargs):
         return (account or self.account)._import_orders(**kwargs)

@@ -654,25 +654,30 @@ class TestImportOrders(AmazonImportCommon):
         self.assertEqual(resumed.params.get("paginationToken"), token)
 
     def test_concurrent_run_skips(self):
-        ref = self.add_order(items=[_tee()])
+        # A channel of its own: the imports of the other tests of this class
+        # hold their transaction locks until the transaction they share ends.
+        channel = self.add_channel("A6CONCURRENT12")
+        ref = self.add_order(items=[_tee()], seller_id="A6CONCURRENT12")
         other = sql_db.db_connect(self.env.cr.dbname).cursor()
         try:
             other.execute(
                 "SELECT pg_try_advisory_lock(hashtext(%s), %s)",
-                ["sale_amazon_spapi.import_orders", self.account.id],
+                ["sale_amazon_spapi.import_orders", channel.id],
             )
             self.assertTrue(other.fetchone()[0])
-            stats = self.import_orders()
+            stats = self.import_orders(channel)
+            self.assertIn("already running", stats["skipped"])
+            stats = self.import_orders(channel, commit=True)
             self.assertIn("already running", stats["skipped"])
             self.assertFalse(self.fake.calls_to("searchOrders"))
         finally:
             other.execute(
                 "SELECT pg_advisory_unlock(hashtext(%s), %s)",
-                ["sale_amazon_spapi.import_orders", self.account.id],
+                ["sale_amazon_spapi.import_orders", channel.id],
             )
             other.close()
-        self.import_orders()
-        self.assertTrue(self.orders([ref]))
+        self.import_orders(channel)
+        self.assertTrue(self.env["sale.order"].search([("amazon_order_ref", "=", ref)]))
 
     def test_cron_imports_due_channels(self):
         ref = self.add_order(items=[_tee()])
