@@ -13,6 +13,7 @@ to the cent: the sign of DISCOUNT is taken as the one that makes them add up
 an order that adds up neither way is an error, never a total to fudge.
 """
 
+import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -46,6 +47,42 @@ MESSAGES = {
         "Amazon order %(order)s has an unknown fulfilment status %(status)s."
     ),
 }
+
+
+# PostgreSQL text refuses NUL, and psycopg2 cannot encode lone surrogates
+# (JSON allows both): either would abort the transaction of the whole page.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(value):
+    """``value`` without the characters PostgreSQL cannot store.
+
+    NUL is dropped; a lone surrogate becomes U+FFFD, so that the reader sees
+    where something was.
+    """
+    if not isinstance(value, str) or not _UNSTORABLE.search(value):
+        return value
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+
+
+def sanitize(node, _depth=0):
+    """A copy of an Amazon payload whose strings (keys too) PostgreSQL can store.
+
+    Applied once to every order at the boundary, so that nothing Amazon sends
+    can fail the database later, in a partner, a line, a note or the log.
+    """
+    if _depth > 64:
+        # Amazon's orders are a few levels deep; deeper is hostile, not data.
+        return None
+    if isinstance(node, str):
+        return clean_text(node)
+    if isinstance(node, dict):
+        return {
+            clean_text(key): sanitize(value, _depth + 1) for key, value in node.items()
+        }
+    if isinstance(node, list | tuple):
+        return [sanitize(value, _depth + 1) for value in node]
+    return node
 
 
 class MappingError(AmazonError):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from markupsafe import escape
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
 from ..amazon import AmazonError, custom, mapping
@@ -115,9 +115,83 @@ class SaleOrder(models.Model):
 
         :return: Counter of what happened (created, updated, cancelled, skipped, ...)
         """
+        # Nothing Amazon sends may fail the database later (NUL, lone surrogates).
+        raw_orders = [mapping.sanitize(raw) for raw in raw_orders]
+        try:
+            with self.env.cr.savepoint():
+                return self._amazon_run_batch(account, raw_orders, request_id, client)
+        except Exception as error:  # noqa: BLE001 - isolated order by order below
+            if len(raw_orders) == 1:
+                return self._amazon_log_failed_order(
+                    account, raw_orders[0], error, request_id
+                )
+            _logger.info(
+                "Amazon page of channel %s failed (%s), importing it order by order",
+                account.id,
+                type(error).__name__,
+            )
+        # Whatever step failed (partner, lines, confirmation, delivery, update,
+        # cancellation), only its order is lost: the others still import.
+        stats = Counter()
+        for raw in raw_orders:
+            try:
+                with self.env.cr.savepoint():
+                    stats.update(
+                        self._amazon_run_batch(account, [raw], request_id, client)
+                    )
+            except Exception as error:  # noqa: BLE001
+                stats.update(
+                    self._amazon_log_failed_order(account, raw, error, request_id)
+                )
+        return stats
+
+    @api.model
+    def _amazon_run_batch(self, account, raw_orders, request_id, client):
         batch = _ImportBatch(self.with_context(**BULK_CONTEXT), account, request_id)
         batch.run(raw_orders, client)
         return batch.stats
+
+    @api.model
+    def _amazon_log_failed_order(self, account, raw, error, request_id):
+        """Log an order whose import raised, with its payload and the reason.
+
+        :return: the stats of that order (one error)
+        """
+        ref = raw.get("orderId") if isinstance(raw, dict) else None
+        _logger.warning(
+            "Amazon order %s of channel %s failed to import: %s",
+            ref,
+            account.id,
+            type(error).__name__,
+        )
+        batch = _ImportBatch(self.with_context(**BULK_CONTEXT), account, request_id)
+        batch._append_log(
+            ref,
+            self.env._(
+                "Amazon order %(order)s could not be imported: %(error)s",
+                order=ref or "?",
+                error=(
+                    account._amazon_error_message(error)
+                    if isinstance(error, AmazonError)
+                    else _error_text(error)
+                ),
+            ),
+            raw,
+        )
+        batch._flush_logs()
+        return batch.stats
+
+
+def _error_text(error):
+    """One readable line for an exception raised while importing an order.
+
+    Odoo's own errors carry a message meant for users; anything else (a
+    database error, a bug) is named by its type and first line only.
+    """
+    if isinstance(error, UserError | ValidationError) and error.args:
+        return str(error.args[0])
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"[:500]
 
 
 class _ImportBatch:
