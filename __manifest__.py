@@ -38,4 +38,5 @@
     ],
     "installable": True,
     "application": False,
+    "uninstall_hook": "uninstall_hook",
 }

@@ -17,7 +17,9 @@ class AmazonRateLimit(models.AbstractModel):
     ``amazon/pacing.py`` are kept in a plain table: one row per (pacing key,
     operation).  Plain, because it is written on every request and read by no
     one: no ORM columns, no access rights, nothing for users to see.  The
-    pacing key is a digest: no credential is stored here.
+    pacing key is a digest: no credential is stored here.  Unlogged: the rows
+    are not worth a WAL write per request, and a crash of PostgreSQL that
+    empties the table only gives back full buckets (Amazon's 429 corrects them).
     """
 
     _name = "amazon.rate.limit"
@@ -27,7 +29,7 @@ class AmazonRateLimit(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-                CREATE TABLE IF NOT EXISTS %s (
+                CREATE UNLOGGED TABLE IF NOT EXISTS %s (
                     pacing_key varchar NOT NULL,
                     operation varchar NOT NULL,
                     rate double precision NOT NULL,
@@ -40,6 +42,10 @@ class AmazonRateLimit(models.AbstractModel):
                 SQL.identifier(self._table),
             )
         )
+
+    @api.model
+    def _drop_pacing_table(self):
+        self.env.cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(self._table)))
 
     @api.model
     def _pacing_store(self):
@@ -71,24 +77,26 @@ class PostgresBucketStore:
 
     @contextmanager
     def _transaction(self):
+        """Yield a cursor, and the SQL to start its transaction's first query."""
         if self.cr is not None:
             with self.cr.savepoint(flush=False):
-                yield self.cr
+                yield self.cr, SQL()
             return
         with self.registry.cursor() as cr:
             # Under Odoo's REPEATABLE READ, a worker that waited for the row
             # lock would fail on the row the other worker just updated; READ
             # COMMITTED makes it read that row instead.
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            yield cr
+            yield cr, SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED;")
 
     def update(self, key, operation, fresh, fn):
         """See ``MemoryStore.update``: ``fn`` runs under the row lock."""
         new = fresh()
-        with self._transaction() as cr:
+        with self._transaction() as (cr, begin):
+            # One round trip to create the row if needed and lock it.
             cr.execute(
                 SQL(
                     """
+                    %(begin)s
                     INSERT INTO %(table)s
                         (pacing_key, operation, rate, burst, tokens, updated)
                     VALUES (%(key)s, %(operation)s, %(rate)s, %(burst)s,
@@ -98,6 +106,7 @@ class PostgresBucketStore:
                      WHERE pacing_key = %(key)s AND operation = %(operation)s
                        FOR UPDATE
                     """,
+                    begin=begin,
                     table=self.table,
                     key=key,
                     operation=operation,
@@ -128,7 +137,7 @@ class PostgresBucketStore:
 
     def buckets(self, key):
         """Copies of the buckets of ``key``, by operation (diagnostics)."""
-        with self._transaction() as cr:
+        with self._transaction() as (cr, _begin):
             cr.execute(
                 SQL(
                     "SELECT operation, rate, burst, tokens, updated FROM %s"

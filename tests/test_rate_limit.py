@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import sql
 
+from odoo.addons.sale_amazon_spapi import uninstall_hook
 from odoo.addons.sale_amazon_spapi.amazon import Pacer, ThrottledError
 from odoo.addons.sale_amazon_spapi.models.amazon_rate_limit import (
     PostgresBucketStore,
@@ -55,6 +57,10 @@ class TestRateLimit(AmazonImportCommon):
         self.assertEqual(len(keys), 1)
         self.assertRegex(keys[0], "^[0-9a-f]{64}$")
         self.assertNotIn(self.account.sudo().lwa_refresh_token, keys[0])
+
+    def test_uninstall_drops_the_table(self):
+        uninstall_hook(self.env)
+        self.assertIsNone(sql.table_kind(self.env.cr, "amazon_rate_limit"))
 
 
 @tagged("post_install", "-at_install")
