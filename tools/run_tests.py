@@ -176,7 +176,22 @@ def run_logged(cmd, log_path):
         return proc.wait()
 
 
-def odoo_tests(keep_db=False, test_tags=None):
+def soak_quick(db):
+    """A small soak (tools/soak.py --quick) on the database the tests used: the
+    import with real commits, faults and kills; one test in the totals."""
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "soak.py"), "--quick"]
+    proc = run([*cmd, "--db", db], capture_output=True, text=True, cwd=ROOT)
+    lines = proc.stdout.splitlines()
+    summary = [line for line in lines if line.startswith("SOAK ")]
+    if proc.returncode or not summary:
+        print("\n".join(lines[-60:]))
+        print(proc.stderr[-3000:])
+        return 0, 1, 0
+    print(summary[-1])
+    return 1, 0, 0
+
+
+def odoo_tests(keep_db=False, test_tags=None, after_tests=None):
     with tempfile.TemporaryDirectory() as tmp:
         os.symlink(ROOT, os.path.join(tmp, ADDON))
         addons_path = ",".join([tmp, *odoo_addons_paths()])
@@ -228,6 +243,8 @@ def odoo_tests(keep_db=False, test_tags=None):
             if total == 0:
                 print("odoo: no Odoo test ran")
                 failed += 1
+            if after_tests:
+                after_tests(db)
             return max(total - failed - skipped, 0), failed, skipped
         finally:
             if keep_db:
@@ -247,7 +264,16 @@ def main():
     parser.add_argument(
         "--test-tags", help="Odoo --test-tags (default: the whole addon)"
     )
+    parser.add_argument(
+        "--no-soak",
+        action="store_true",
+        help="skip tools/soak.py --quick (also skipped with --test-tags)",
+    )
     args = parser.parse_args()
+    with_soak = not (args.no_soak or args.test_tags)
+
+    def after_tests(db):
+        results["soak"] = soak_quick(db)
 
     results = {}
     failed_lint = 0 if args.no_lint else lint()
@@ -255,7 +281,14 @@ def main():
         results["plain"] = plain_tests()
     if not args.no_odoo:
         if odoo_available():
-            results["odoo"] = odoo_tests(keep_db=args.keep_db, test_tags=args.test_tags)
+            results["odoo"] = odoo_tests(
+                keep_db=args.keep_db,
+                test_tags=args.test_tags,
+                after_tests=after_tests if with_soak else None,
+            )
+            if with_soak and "soak" not in results:
+                print("soak: not run (the Odoo install or tests did not get there)")
+                results["soak"] = (0, 0, 1)
         else:
             n = count_odoo_tests()
             print(
@@ -263,6 +296,8 @@ def main():
                 f"{n} Odoo tests SKIPPED (not passed)"
             )
             results["odoo"] = (0, 0, n)
+            if with_soak:
+                results["soak"] = (0, 0, 1)
     for name, (p, f, s) in results.items():
         print(f"{name}: {p} passed, {f} failed, {s} skipped")
     passed = sum(r[0] for r in results.values())
