@@ -676,6 +676,18 @@ class AmazonAccount(models.Model):
             "download_hosts": const.CUSTOMIZATION_DOWNLOAD_HOSTS,
         }
         values.update(overrides)
+        # A value saved before the hosts were checked on write (or straight in
+        # the database) must not carry the credentials elsewhere either.
+        for field, key, hosts in (
+            ("lwa_auth_url", "lwa_url", const.LWA_TOKEN_HOSTS),
+            ("sp_api_endpoint", "endpoint", const.SP_API_HOSTS),
+        ):
+            if not amazon_url_allowed(values[key], hosts):
+                raise UserError(
+                    self._amazon_host_error(self._fields[field], values[key], hosts)
+                    + " "
+                    + self.env._("An administrator must correct it on the channel.")
+                )
         return ChannelConfig(**values)
 
     def _get_amazon_client(self, max_wait=5.0, **overrides):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from lxml import etree
 
 from odoo import fields
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import new_test_user, tagged
 
@@ -125,6 +125,30 @@ class TestHostFields(AmazonCommon):
             for value in values:
                 with self.subTest(field=field, value=value):
                     self.account.write({field: value})
+
+    def test_host_saved_before_the_checks_is_refused_at_use(self):
+        # A value written before this version checked hosts, or in SQL.
+        self.env.cr.execute(
+            "UPDATE amazon_account SET lwa_auth_url = %s WHERE id = %s",
+            ["https://collector.example.com/token", self.account.id],
+        )
+        self.account.invalidate_recordset(["lwa_auth_url"])
+        with self.assertRaises(UserError) as raised:
+            self.account.with_user(self.manager)._get_amazon_client()
+        self.assertIn("collector.example.com", str(raised.exception))
+        self.assertIn("administrator", str(raised.exception))
+        self.env.cr.execute(
+            "UPDATE amazon_account SET lwa_auth_url = %s, sp_api_endpoint = %s"
+            " WHERE id = %s",
+            [
+                "https://api.amazon.com/auth/o2/token",
+                "http://example.com",
+                self.account.id,
+            ],
+        )
+        self.account.invalidate_recordset(["lwa_auth_url", "sp_api_endpoint"])
+        with self.assertRaises(UserError):
+            self.account._get_amazon_config()
 
     def test_application_id_format(self):
         self.account.application_id = "amzn1.sp.solution.abc"
