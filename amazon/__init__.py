@@ -14,7 +14,7 @@ from .client import (
     has_cached_access_token,
     invalidate_access_tokens,
 )
-from . import custom, shipments
+from . import custom, feeds, inventory, shipments
 
 __all__ = [
     "INCLUDED_DATA",
@@ -31,8 +31,10 @@ __all__ = [
     "ThrottledError",
     "TokenBucket",
     "custom",
+    "feeds",
     "has_cached_access_token",
     "invalidate_access_tokens",
+    "inventory",
     "redact",
     "shipments",
 ]

@@ -116,6 +116,13 @@ MESSAGES = {
         "The Amazon Custom personalisation file was not downloaded: its link "
         "redirected more than %(limit)s times."
     ),
+    "feed_failed": _lt(
+        "Amazon did not process the stock feed %(feed)s (status %(status)s); "
+        "its quantities are sent again on the next run."
+    ),
+    "feed_document": _lt(
+        "The stock feed document could not be transferred or read: %(detail)s"
+    ),
 }
 
 REQUEST_ID_TEMPLATE = _lt("Amazon request ID: %(request_id)s")

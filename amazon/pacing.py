@@ -26,6 +26,12 @@ USAGE_PLANS = {
     "getMarketplaceParticipations": (0.016, 15),
     "confirmShipment": (2.0, 10),
     "rotateApplicationClientSecret": (0.0167, 1),
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    "patchListingsItem": (5.0, 10),
+    "getInventorySummaries": (2.0, 2),
 }
 DEFAULT_PLAN = (1.0, 1)
 

@@ -33,6 +33,12 @@ OPERATION_MODELS = {
     "confirmShipment": "ordersV0",
     "getMarketplaceParticipations": "sellers",
     "rotateApplicationClientSecret": "application_2023-11-30",
+    "createFeedDocument": "feeds_2021-06-30",
+    "createFeed": "feeds_2021-06-30",
+    "getFeed": "feeds_2021-06-30",
+    "getFeedDocument": "feeds_2021-06-30",
+    "patchListingsItem": "listingsItems_2021-08-01",
+    "getInventorySummaries": "fbaInventory",
 }
 
 Operation = namedtuple("Operation", "model operation_id method path spec")
@@ -137,6 +143,23 @@ def validate_response(operation_id, status, body, model=None):
             return [f"{where}: the model documents no body, got {body!r:.200}"]
         return []
     return _problems(_validator(op.model, schema), body, where)
+
+
+@functools.lru_cache(maxsize=8)
+def _document_validator(folder, name):
+    with open(os.path.join(folder, name + ".json"), encoding="utf-8") as f:
+        schema = json.load(f)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def validate_document(name, instance):
+    """Check a feed document or report against one of Amazon's JSON schemas
+    (e.g. ``listings-feed-schema-v2``); [] when the schema is not there."""
+    folder = models_dir()
+    if not os.path.isfile(os.path.join(folder, name + ".json")):
+        return []
+    return _problems(_document_validator(folder, name), instance, name)
 
 
 def split_array(values):

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import consent, contract, lwa, orders_api
+from . import consent, contract, listings_api, lwa, orders_api
 from . import marketplaces as mkt
 from . import seed as seeding
 from .custom_zip import build_zip
@@ -56,6 +56,23 @@ ROUTES = [
         "rotateApplicationClientSecret",
     ),
     ("GET", ("custom", "{file}"), "customization"),
+    ("POST", ("feeds", "2021-06-30", "documents"), "createFeedDocument"),
+    (
+        "GET",
+        ("feeds", "2021-06-30", "documents", "{feedDocumentId}"),
+        "getFeedDocument",
+    ),
+    ("POST", ("feeds", "2021-06-30", "feeds"), "createFeed"),
+    ("GET", ("feeds", "2021-06-30", "feeds", "{feedId}"), "getFeed"),
+    (
+        "PATCH",
+        ("listings", "2021-08-01", "items", "{sellerId}", "{sku}"),
+        "patchListingsItem",
+    ),
+    ("GET", ("fba", "inventory", "v1", "summaries"), "getInventorySummaries"),
+    # The presigned S3 links of feed documents (no SP-API authorisation).
+    ("PUT", ("feed-documents", "{documentId}"), "feedDocument"),
+    ("GET", ("feed-documents", "{documentId}"), "feedDocument"),
     # Seller Central, not SP-API: GET shows (or auto-approves) the consent,
     # POST is the demo page's Confirm button.
     ("GET", ("apps", "authorize", "consent"), "consent"),
@@ -66,6 +83,7 @@ SELLER_OPERATIONS = {
     "getOrder",
     "confirmShipment",
     "getMarketplaceParticipations",
+    *listings_api.OPERATIONS,
 }
 
 
@@ -109,6 +127,8 @@ class FakeAmazon:
         self.violations = []
         self.warnings = []
         self.shipments = {}
+        # Offers, feeds and FBA stock (see listings_api.Listings).
+        self.listings = listings_api.Listings(self.clock)
         self.rotations = []
         # Seller Central: the seller signed in when a consent is given (None:
         # the default seller), and whether GET shows a Confirm page (the demo)
@@ -324,6 +344,8 @@ class FakeAmazon:
             response, status = self._customization(captured["file"], fault)
         elif operation == "consent":
             response, status = self._consent(request, params, fault)
+        elif operation == "feedDocument":
+            response, status = self._feed_document(request, captured, fault)
         else:
             response, status = self._sp_api(operation, request, captured, params, fault)
         self.calls.append(Call(operation, params, status))
@@ -412,6 +434,18 @@ class FakeAmazon:
         # 302 like Seller Central, also after the POST of the Confirm page.
         return Response(b"", status=302, headers={"Location": location}), 302
 
+    def _feed_document(self, request, captured, fault):
+        if fault and fault.kind == "status":
+            return Response(b"", status=fault.status), fault.status
+        document_id = captured["documentId"]
+        if request.method == "PUT":
+            status = self.listings.upload(document_id, request.get_data())
+            return Response(b"", status=status), status
+        content = self.listings.download(document_id)
+        if content is None:
+            return Response(b"Not Found", status=404), 404
+        return Response(content, status=200, content_type="application/json"), 200
+
     def _html(self, status, body):
         return Response(body, status=status, content_type="text/html; charset=utf-8")
 
@@ -466,7 +500,10 @@ class FakeAmazon:
         return grant
 
     def _json_body(self, operation, request):
-        if request.method != "POST" or operation == "rotateApplicationClientSecret":
+        if (
+            request.method not in ("POST", "PATCH")
+            or operation == "rotateApplicationClientSecret"
+        ):
             return None
         try:
             return json.loads(request.get_data() or b"null")
@@ -519,6 +556,18 @@ class FakeAmazon:
             return 204, None, False
         if operation == "getMarketplaceParticipations":
             return 200, self._participations(grant.seller_id), False
+        if operation in listings_api.OPERATIONS:
+            status, payload = listings_api.handle(
+                self.listings,
+                operation,
+                grant.seller_id,
+                captured,
+                query,
+                body,
+                self.base_url,
+            )
+            self.violations += self.listings.take_violations()
+            return status, payload, False
         return self._rotate(grant)
 
     def _typed_query(self, operation, query):
