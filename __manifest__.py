@@ -30,6 +30,7 @@
         "views/amazon_marketplace_views.xml",
         "views/amazon_account_views.xml",
         "views/amazon_sku_map_views.xml",
+        "views/amazon_stock_views.xml",
         "views/amazon_import_log_views.xml",
         "views/sale_order_views.xml",
         "views/product_views.xml",

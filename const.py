@@ -169,3 +169,7 @@ OAUTH_STATE_TTL = 30 * 60
 # long), gets one alert (see amazon.account._check_import_health).
 IMPORT_THROTTLED_ALERT_MINUTES = 60
 IMPORT_STALLED_INTERVALS = 4
+
+# Stock sync: up to this many changed SKUs go out as patchListingsItem calls
+# (5/s, answered at once); more go in one JSON_LISTINGS_FEED.
+STOCK_PATCH_MAX = 5

@@ -8,3 +8,5 @@ from . import sale_order_line
 from . import stock_move
 from . import stock_picking
 from . import amazon_rate_limit
+from . import amazon_stock_feed
+from . import amazon_stock_sync

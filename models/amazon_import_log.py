@@ -18,6 +18,7 @@ class AmazonImportLog(models.Model):
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True)
     amazon_order_ref = fields.Char(string="Amazon Order ID", index=True)
+    amazon_sku = fields.Char(string="Amazon SKU", index="btree_not_null")
     message = fields.Text(required=True)
     payload = fields.Text(string="Raw Payload", help="The order as Amazon sent it.")
     request_id = fields.Char(string="Amazon Request ID")

@@ -10,6 +10,21 @@ class StockMove(models.Model):
         related="sale_line_id.amazon_customization", string="Personalisation"
     )
 
+    def _action_done(self, cancel_backorder=False):
+        moves = super()._action_done(cancel_backorder=cancel_backorder)
+        # The free quantity of these products changed: their merchant offers
+        # go out with the next stock sync. One search and one write for all.
+        products = moves.filtered(lambda move: move.state == "done").product_id
+        if products:
+            self.env["amazon.sku.map"].sudo().search(
+                [
+                    ("product_id", "in", products.ids),
+                    ("fulfillment_channel", "=", "merchant"),
+                    ("stock_changed", "=", False),
+                ]
+            ).stock_changed = True
+        return moves
+
     def _should_assign_at_confirm(self):
         # Amazon already shipped these: the import validates their deliveries
         # right after confirmation, so a reservation would only be undone. It
