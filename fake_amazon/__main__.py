@@ -42,35 +42,61 @@ def _parser():
     return parser
 
 
+def demo_fake(
+    seed=1,
+    orders=300,
+    days=30,
+    redirect_uris=None,
+    draft=False,
+    marketplace_ids=None,
+    **options,
+):
+    """A fake with the demo's app, seller, refresh token and seeded orders (not
+    started). ``tools/demo.py`` builds its fake here too.
+
+    :return: (fake, app, seller, refresh_token)
+    """
+    fake = FakeAmazon(**options)
+    # Credentials derive from the seed so a channel configured once keeps
+    # working when the demo server is restarted.
+    digest = hashlib.sha256(f"fake-amazon-{seed}".encode()).hexdigest()
+    app = fake.add_app(
+        client_id=f"amzn1.application-oa2-client.{digest[:32]}",
+        client_secret=f"amzn1.oa2-cs.v1.{digest[32:]}",
+        application_id=f"amzn1.sp.solution.{digest[8:40]}",
+        redirect_uris=redirect_uris
+        or ["http://localhost:8069/sale_amazon_spapi/authorize"],
+        draft=draft,
+    )
+    # A person walks the demo: show Seller Central's Confirm page.
+    fake.consent_confirm = True
+    seller = fake.add_seller(marketplace_ids=marketplace_ids)
+    refresh_token = fake.add_refresh_token(
+        app.client_id, seller.seller_id, token=f"Atzr|IwEBdemo{digest[:40]}"
+    )
+    fake.seed_orders(
+        orders,
+        seed=seed,
+        marketplace_ids=marketplace_ids,
+        start=fake.now() - timedelta(days=days),
+    )
+    return fake, app, seller, refresh_token
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
-    fake = FakeAmazon(
+    fake, app, seller, refresh_token = demo_fake(
+        seed=args.seed,
+        orders=args.orders,
+        days=args.days,
+        redirect_uris=args.redirect_uri,
+        draft=args.draft_app,
         time_scale=args.time_scale,
         validate=not args.no_validate,
         host=args.host,
         port=args.port,
     )
     fake.rate_limits_enabled = args.rate_limits
-    # Credentials derive from the seed so a channel configured once keeps
-    # working when the demo server is restarted.
-    digest = hashlib.sha256(f"fake-amazon-{args.seed}".encode()).hexdigest()
-    app = fake.add_app(
-        client_id=f"amzn1.application-oa2-client.{digest[:32]}",
-        client_secret=f"amzn1.oa2-cs.v1.{digest[32:]}",
-        application_id=f"amzn1.sp.solution.{digest[8:40]}",
-        redirect_uris=args.redirect_uri
-        or ["http://localhost:8069/sale_amazon_spapi/authorize"],
-        draft=args.draft_app,
-    )
-    # A person walks the demo: show Seller Central's Confirm page.
-    fake.consent_confirm = True
-    seller = fake.add_seller()
-    refresh_token = fake.add_refresh_token(
-        app.client_id, seller.seller_id, token=f"Atzr|IwEBdemo{digest[:40]}"
-    )
-    fake.seed_orders(
-        args.orders, seed=args.seed, start=fake.now() - timedelta(days=args.days)
-    )
     fake.start()
     markets = ", ".join(f"{mkt.get(m).code}={m}" for m in seller.marketplace_ids)
     print(
