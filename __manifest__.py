@@ -8,7 +8,7 @@
     "website": "https://github.com/sale-amazon-spapi/sale_amazon_spapi",
     "author": "sale_amazon_spapi developers",
     "license": "LGPL-3",
-    "depends": ["sale_management", "sale_stock", "mail"],
+    "depends": ["sale_management", "sale_stock", "stock_delivery", "mail"],
     # Odoo 18 expects the PyPI distribution name here; the import name `sp_api`
     # would log a warning at every install.
     "external_dependencies": {"python": ["python-amazon-sp-api"]},
@@ -36,6 +36,7 @@
         "views/product_views.xml",
         "views/report_deliveryslip.xml",
         "views/menus.xml",
+        "views/amazon_shipment_views.xml",
     ],
     "installable": True,
     "application": False,

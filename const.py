@@ -173,3 +173,12 @@ IMPORT_STALLED_INTERVALS = 4
 # Stock sync: up to this many changed SKUs go out as patchListingsItem calls
 # (5/s, answered at once); more go in one JSON_LISTINGS_FEED.
 STOCK_PATCH_MAX = 5
+
+# Shipment confirmations (confirmShipment, 2 requests/s, burst 10): rows sent
+# per transaction (a crash leaves at most these in doubt), rows per cron run
+# (a run stays well within the worker's time limit), and the runs a row may
+# fail on Amazon's side (5xx, bad replies) before it is shown as an error.
+SHIPMENT_CHUNK = 10
+SHIPMENT_CRON_BATCH = 100
+SHIPMENT_MAX_ATTEMPTS = 5
+SHIPMENT_LOCK = "sale_amazon_spapi.confirm_shipments"

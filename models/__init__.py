@@ -10,3 +10,7 @@ from . import stock_picking
 from . import amazon_rate_limit
 from . import amazon_stock_feed
 from . import amazon_stock_sync
+from . import amazon_shipment
+from . import amazon_shipment_confirm
+from . import delivery_carrier
+from . import stock_picking_shipment

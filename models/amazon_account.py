@@ -257,6 +257,13 @@ class AmazonAccount(models.Model):
         string="Email Errors To",
         help="Comma-separated addresses receiving the import errors.",
     )
+    confirm_shipments = fields.Boolean(
+        string="Confirm Shipments to Amazon",
+        default=True,
+        help="Validating the delivery of a merchant-fulfilled order tells Amazon "
+        "the carrier and tracking number of each package. Untick when another "
+        "tool confirms the shipments.",
+    )
     sku_concat_labels = fields.Char(
         string="SKU Concatenation Labels",
         help="Attribute names, in order, that Amazon SKUs append to the internal "

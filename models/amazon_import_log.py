@@ -28,11 +28,25 @@ class AmazonImportLog(models.Model):
         required=True,
     )
     sale_order_id = fields.Many2one("sale.order", ondelete="set null")
+    operation = fields.Selection(
+        selection=[("import", "Order Import"), ("shipment", "Shipment Confirmation")],
+        default="import",
+        required=True,
+    )
+    amazon_shipment_id = fields.Many2one(
+        "amazon.shipment", string="Shipment Confirmation", ondelete="set null"
+    )
 
     def action_retry(self):
-        """Import the logged orders again, fetched afresh from Amazon."""
+        """Import the logged orders again, fetched afresh from Amazon; queue
+        the logged shipment confirmations again."""
+        shipment_logs = self.filtered(lambda log: log.operation == "shipment")
+        shipment_logs.amazon_shipment_id.sudo()._requeue()
         for account, logs in (
-            self.filtered("amazon_order_ref").grouped("account_id").items()
+            (self - shipment_logs)
+            .filtered("amazon_order_ref")
+            .grouped("account_id")
+            .items()
         ):
             account.sudo()._import_order_refs(logs.mapped("amazon_order_ref"))
         return True

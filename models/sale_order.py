@@ -32,11 +32,14 @@ CHARGE_PRODUCTS = {
 }
 OTHER_CHARGE_PRODUCT = "sale_amazon_spapi.product_amazon_adjustment"
 # Context for bulk creation: no chatter tracking or followers on imported records.
+# amazon_import: a delivery validated within the import is one Amazon reported
+# shipped, never to be confirmed back to Amazon (amazon.shipment.confirm).
 BULK_CONTEXT = {
     "tracking_disable": True,
     "mail_create_nolog": True,
     "mail_create_nosubscribe": True,
     "mail_notrack": True,
+    "amazon_import": True,
 }
 
 
@@ -1090,9 +1093,11 @@ class _ImportBatch:
         for (status, last_updated), orders in by_values.items():
             orders.write({"amazon_status": status, "amazon_last_update": last_updated})
         self.stats["updated"] += len(updates)
+        self.env["amazon.shipment"]._amazon_orders_updated(updates)
 
     def _cancel_orders(self, cancels):
         orders = self.SaleOrder.union(*(order for order, _header in cancels))
+        self.env["amazon.shipment"]._amazon_orders_cancelled(orders)
         orders = orders.filtered(lambda o: o.state != "cancel")
         delivered = orders.filtered(
             lambda o: any(p.state == "done" for p in o.picking_ids)

@@ -8,3 +8,4 @@ from . import test_rate_limit
 from . import test_security_hardening
 from . import test_hardening_downloads
 from . import test_stock_sync
+from . import test_shipments
