@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections import Counter
 
 ADDON = "sale_amazon_spapi"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -102,23 +103,37 @@ def plain_tests():
             "-q",
             "-p",
             "no:cacheprovider",
+            # Also set in tests/plain/pytest.ini: pytest-odoo wants a database.
+            "-p",
+            "no:odoo",
             f"--junitxml={junit}",
         ],
         cwd=ROOT,
     )
+    return junit_counts(junit, proc.returncode)
+
+
+def junit_counts(junit, returncode):
+    """(passed, failed, skipped) from pytest's JUnit XML report."""
     passed = failed = skipped = 0
     if os.path.exists(junit):
         import xml.etree.ElementTree as ET
 
-        suite = ET.parse(junit).getroot()
-        suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-        total = int(suite.get("tests", 0))
-        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-        skipped = int(suite.get("skipped", 0))
-        passed = total - failed - skipped
+        # One outcome per test: the suite's totals also count each subTest, and
+        # an error in a teardown is a second entry of the same test.
+        outcomes = {}
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            key = (case.get("classname"), case.get("name"))
+            if case.find("failure") is not None or case.find("error") is not None:
+                outcome = 2
+            else:
+                outcome = 0 if case.find("skipped") is not None else 1
+            outcomes[key] = max(outcomes.get(key, 0), outcome)
+        counts = Counter(outcomes.values())
+        passed, failed, skipped = counts[1], counts[2], counts[0]
         os.unlink(junit)
     # pytest exits 5 when it collected nothing: that is a failure of the suite here.
-    if proc.returncode not in (0,) and not failed:
+    if returncode not in (0,) and not failed:
         failed = 1
     return passed, failed, skipped
 
@@ -191,7 +206,137 @@ def soak_quick(db):
     return 1, 0, 0
 
 
-def odoo_tests(keep_db=False, test_tags=None, after_tests=None):
+def odoo_runner_tests(db, addons_path, test_log, test_tags):
+    """Odoo's own runner (``--test-enable``): ``--odoo-runner``, or without
+    pytest-odoo."""
+    tags = test_tags or f"/{ADDON}"
+    rc = run_logged(
+        odoo_cmd(
+            db,
+            addons_path,
+            "--test-enable",
+            f"--test-tags={tags}",
+            "--log-level=test",
+        ),
+        test_log,
+    )
+    with open(test_log, encoding="utf-8") as f:
+        text = f.read()
+    stats = re.findall(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests", text)
+    skipped = len(re.findall(r"odoo\.tests\.result: skipped ", text))
+    if not stats:
+        print(f"odoo: no test summary found (exit code {rc})")
+        print(text[-5000:])
+        return 0, 1, 0
+    failures, errors, total = (int(x) for x in stats[-1])
+    failed = failures + errors
+    if rc != 0 and not failed:
+        failed = 1
+    print(f"odoo: Odoo's runner ran {total} tests")
+    return max(total - failed - skipped, 0), failed, skipped
+
+
+def tags_to_keywords(test_tags):
+    """``/sale_amazon_spapi:TestClass.test_method,...`` as a pytest ``-k``."""
+    terms = []
+    for spec in (test_tags or "").split(","):
+        spec = spec.strip()
+        if not spec or spec.startswith("-") or ":" not in spec:
+            continue
+        names = [name for name in spec.split(":", 1)[1].split(".") if name]
+        if names:
+            terms.append("(" + " and ".join(names) + ")")
+    return " or ".join(terms)
+
+
+def pytest_odoo_tests(db, tmp, addons_path, test_tags, pytest_args):
+    """The Odoo tests under pytest-odoo, on the database the addon was installed
+    on. HttpCase tests need ``--odoo-http``; the plain tests are not Odoo's."""
+    tests_dir = os.path.join(tmp, ADDON, "tests")
+    junit = os.path.join(tmp, "odoo-junit.xml")
+    # An ini of its own: the addon's tests/plain/pytest.ini blocks pytest-odoo.
+    ini = os.path.join(tmp, "pytest.ini")
+    with open(ini, "w", encoding="utf-8") as f:
+        f.write("[pytest]\n")
+    # Node ids are given relative to the addon; pytest sees it under its name.
+    node_ids = [
+        os.path.join(tmp, ADDON, arg)
+        for arg in pytest_args
+        if os.path.exists(os.path.join(ROOT, arg.split("::", 1)[0]))
+    ]
+    options = [
+        arg
+        for arg in pytest_args
+        if not os.path.exists(os.path.join(ROOT, arg.split("::", 1)[0]))
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *(node_ids or [tests_dir]),
+        f"--ignore={os.path.join(tests_dir, 'plain')}",
+        "-c",
+        ini,
+        f"--rootdir={tmp}",
+        f"--odoo-database={db}",
+        f"--odoo-addons-path={addons_path}",
+        "--odoo-http",
+        "--odoo-log-level=warn",
+        # pytest-odoo imports odoo.tests before any test runs, which Odoo logs as
+        # an ERROR outside its own runner.
+        "--odoo-extra=log-handler=odoo.tests.common:CRITICAL",
+        "-p",
+        "pytest_odoo_current_test",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={junit}",
+    ]
+    keywords = tags_to_keywords(test_tags)
+    if keywords:
+        cmd += ["-k", keywords]
+    # tools/ holds the plugin pytest_odoo_current_test.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [os.path.join(ROOT, "tools"), env.get("PYTHONPATH")])
+    )
+    proc = run([*cmd, *options], cwd=tmp, env=env)
+    return junit_counts(junit, proc.returncode)
+
+
+def demo_small(db):
+    """tools/demo.py, small and without serving, on the tests' database: its
+    summary must end on OK. One test in the totals."""
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--db", db]
+    proc = run(
+        [*cmd, "--orders", "60", "--no-serve", "--no-update"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = proc.stdout.splitlines()
+    summary = [line for line in lines if line.startswith("DEMO ")]
+    if proc.returncode or not summary or not summary[-1].endswith(": OK"):
+        print("\n".join(lines[-60:]))
+        print(proc.stderr[-3000:])
+        return 0, 1, 0
+    print(summary[-1])
+    return 1, 0, 0
+
+
+def pytest_passthrough(args):
+    """-k, -x and node ids for pytest; node ids are relative to the addon."""
+    extra = []
+    if args.keywords:
+        extra += ["-k", args.keywords]
+    if args.exitfirst:
+        extra.append("-x")
+    return extra + list(args.node_ids)
+
+
+def odoo_tests(
+    keep_db=False, test_tags=None, after_tests=None, runner="pytest", pytest_args=()
+):
     with tempfile.TemporaryDirectory() as tmp:
         os.symlink(ROOT, os.path.join(tmp, ADDON))
         addons_path = ",".join([tmp, *odoo_addons_paths()])
@@ -217,35 +362,17 @@ def odoo_tests(keep_db=False, test_tags=None, after_tests=None):
                 print(f"odoo: the install exited with {rc}")
             if install_failed:
                 return 0, 1, 0
-            tags = test_tags or f"/{ADDON}"
-            rc = run_logged(
-                odoo_cmd(
-                    db,
-                    addons_path,
-                    "--test-enable",
-                    f"--test-tags={tags}",
-                    "--log-level=test",
-                ),
-                test_log,
-            )
-            with open(test_log, encoding="utf-8") as f:
-                text = f.read()
-            stats = re.findall(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests", text)
-            skipped = len(re.findall(r"odoo\.tests\.result: skipped ", text))
-            if not stats:
-                print(f"odoo: no test summary found (exit code {rc})")
-                print(text[-5000:])
-                return 0, 1, 0
-            failures, errors, total = (int(x) for x in stats[-1])
-            failed = failures + errors
-            if rc != 0 and not failed:
-                failed = 1
-            if total == 0:
+            if runner == "pytest":
+                result = pytest_odoo_tests(db, tmp, addons_path, test_tags, pytest_args)
+            else:
+                result = odoo_runner_tests(db, addons_path, test_log, test_tags)
+            passed, failed, skipped = result
+            if passed + failed + skipped == 0:
                 print("odoo: no Odoo test ran")
                 failed += 1
             if after_tests:
                 after_tests(db)
-            return max(total - failed - skipped, 0), failed, skipped
+            return passed, failed, skipped
         finally:
             if keep_db:
                 print(f"odoo: database {db} kept")
@@ -262,7 +389,30 @@ def main():
         "--keep-db", action="store_true", help="keep the Odoo test database"
     )
     parser.add_argument(
-        "--test-tags", help="Odoo --test-tags (default: the whole addon)"
+        "--test-tags",
+        help="Odoo's --test-tags, e.g. /sale_amazon_spapi:TestClass.test_method "
+        "(under pytest-odoo: the class and method names as -k)",
+    )
+    parser.add_argument("-k", dest="keywords", help="pytest -k for the Odoo tests")
+    parser.add_argument(
+        "-x", "--exitfirst", action="store_true", help="Odoo tests: stop at a failure"
+    )
+    parser.add_argument(
+        "--odoo-runner",
+        action="store_true",
+        help="run the Odoo tests with Odoo's own runner (--test-enable) instead of "
+        "pytest-odoo",
+    )
+    parser.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="skip tools/demo.py --no-serve (also skipped when tests are selected)",
+    )
+    parser.add_argument(
+        "node_ids",
+        nargs="*",
+        help="Odoo tests to run by pytest node id, e.g. "
+        "tests/test_import_orders.py::TestImportOrders::test_import_creates_orders",
     )
     parser.add_argument(
         "--no-soak",
@@ -270,10 +420,15 @@ def main():
         help="skip tools/soak.py --quick (also skipped with --test-tags)",
     )
     args = parser.parse_args()
-    with_soak = not (args.no_soak or args.test_tags)
+    selected = bool(args.test_tags or args.keywords or args.node_ids)
+    with_soak = not (args.no_soak or selected)
+    with_demo = not (args.no_demo or selected)
 
     def after_tests(db):
-        results["soak"] = soak_quick(db)
+        if with_soak:
+            results["soak"] = soak_quick(db)
+        if with_demo:
+            results["demo"] = demo_small(db)
 
     results = {}
     failed_lint = 0 if args.no_lint else lint()
@@ -281,14 +436,24 @@ def main():
         results["plain"] = plain_tests()
     if not args.no_odoo:
         if odoo_available():
+            runner = "pytest" if _has_module("pytest_odoo") else "odoo"
+            if args.odoo_runner:
+                runner = "odoo"
+            elif runner == "odoo":
+                print("odoo: pytest-odoo is not installed: Odoo's own runner")
             results["odoo"] = odoo_tests(
                 keep_db=args.keep_db,
                 test_tags=args.test_tags,
-                after_tests=after_tests if with_soak else None,
+                after_tests=after_tests if with_soak or with_demo else None,
+                runner=runner,
+                pytest_args=pytest_passthrough(args),
             )
             if with_soak and "soak" not in results:
                 print("soak: not run (the Odoo install or tests did not get there)")
                 results["soak"] = (0, 0, 1)
+            if with_demo and "demo" not in results:
+                print("demo: not run (the Odoo install or tests did not get there)")
+                results["demo"] = (0, 0, 1)
         else:
             n = count_odoo_tests()
             print(
@@ -298,6 +463,8 @@ def main():
             results["odoo"] = (0, 0, n)
             if with_soak:
                 results["soak"] = (0, 0, 1)
+            if with_demo:
+                results["demo"] = (0, 0, 1)
     for name, (p, f, s) in results.items():
         print(f"{name}: {p} passed, {f} failed, {s} skipped")
     passed = sum(r[0] for r in results.values())
