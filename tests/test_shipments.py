@@ -69,7 +69,7 @@ class TestShipments(AmazonImportCommon):
         result = picking.button_validate()
         if isinstance(result, dict) and result.get("res_model"):
             wizard = Form(
-                self.env[result["res_model"]].with_context(result["context"])
+                self.env[result["res_model"]].with_context(**result["context"])
             ).save()
             wizard.process()
         self.assertEqual(picking.state, "done")
