@@ -90,7 +90,7 @@ def odoo_server(db, addons_path, port, log_path):
         yield proc
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.terminate()
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -440,6 +440,10 @@ def main(argv=None):
                     "Ctrl-C stops Odoo and the fake Amazon.",
                     flush=True,
                 )
+                # Ctrl-C, or a kill: stop Odoo and the fake on the way out, even
+                # where the shell started this with SIGINT ignored.
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGTERM, signal.default_int_handler)
                 try:
                     signal.pause()
                 except KeyboardInterrupt:
