@@ -35,6 +35,7 @@
         "views/sale_order_views.xml",
         "views/product_views.xml",
         "views/report_deliveryslip.xml",
+        "views/stock_picking_views.xml",
         "views/menus.xml",
         "views/amazon_shipment_views.xml",
     ],

@@ -23,6 +23,12 @@ PENDING_STATUSES = ("PENDING", "PENDING_AVAILABILITY")
 CANCELLED_STATUSES = ("CANCELLED", "UNFULFILLABLE")
 ACTIONABLE_STATUSES = ("UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED")
 CHARGE_TYPES = ("SHIPPING", "GIFT_WRAP", "DISCOUNT")
+# Service levels faster than Amazon's standard promise (fulfillmentServiceLevel
+# of Orders API 2026-01-01); STANDARD and FREE_ECONOMY are the slow ones.
+EXPEDITED_SERVICE_LEVELS = frozenset(
+    ("EXPEDITED", "PRIORITY", "NEXT_DAY", "SECOND_DAY", "SAME_DAY", "SCHEDULED")
+)
+
 
 MESSAGES = {
     "no_items": _lt("Amazon order %(order)s has no items."),
@@ -141,15 +147,19 @@ def order_header(order):
     programs = set(order.get("programs") or [])
     buyer = order.get("buyer") or {}
     ship_window = fulfillment.get("shipByWindow") or {}
+    deliver_window = fulfillment.get("deliverByWindow") or {}
+    service_level = fulfillment.get("fulfillmentServiceLevel")
     return {
         "order_id": order["orderId"],
         "status": fulfillment.get("fulfillmentStatus"),
         "fulfilled_by": fulfillment.get("fulfilledBy") or "MERCHANT",
-        "service_level": fulfillment.get("fulfillmentServiceLevel"),
+        "service_level": service_level,
+        "expedited": service_level in EXPEDITED_SERVICE_LEVELS,
         "marketplace_id": (order.get("salesChannel") or {}).get("marketplaceId"),
         "purchase_date": parse_datetime(order.get("createdTime")),
         "last_updated": parse_datetime(order.get("lastUpdatedTime")),
         "latest_ship_date": parse_datetime(ship_window.get("latestDateTime")),
+        "latest_delivery_date": parse_datetime(deliver_window.get("latestDateTime")),
         "is_prime": "PRIME" in programs,
         "is_business": "AMAZON_BUSINESS" in programs,
         "buyer_po": buyer.get("buyerPurchaseOrderNumber"),

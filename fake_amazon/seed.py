@@ -158,6 +158,16 @@ GIFT_MESSAGES = (
 )
 CUSTOM_TEXTS = ("Zoë", "Łukasz", "François & Amélie", "さくら", "Team 2026", "Ñandú")
 FONTS = ("Arial", "Lobster", "Dancing Script", "Roboto Slab")
+# (ship by, then deliver by) after the purchase, per fulfillmentServiceLevel;
+# anything else ships within two days and arrives within four more.
+PROMISES = {
+    "SAME_DAY": (timedelta(hours=4), timedelta(hours=8)),
+    "NEXT_DAY": (timedelta(hours=12), timedelta(days=1)),
+    "SECOND_DAY": (timedelta(days=1), timedelta(days=1)),
+    "EXPEDITED": (timedelta(days=1), timedelta(days=2)),
+    "PRIORITY": (timedelta(days=1), timedelta(days=2)),
+}
+STANDARD_PROMISE = (timedelta(days=2), timedelta(days=4))
 
 
 def _iso(dt):
@@ -246,6 +256,8 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
     purchase_order_number=None,
     seller_order_id=None,
     service_level="STANDARD",
+    ship_by=None,
+    deliver_by=None,
     tax_rate=None,
     seller_id=None,
     rng=None,
@@ -259,6 +271,8 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
     ``order_item_id``, ``business_price``.  Order-level ``shipping``,
     ``shipping_discount``, ``discount`` and ``gift_wrap`` are spread over the
     items; ``gift_message`` and ``customization`` go on the first item.
+    ``ship_by``/``deliver_by`` (datetimes) end the ship-by and deliver-by
+    windows; by default they follow ``service_level`` (``PROMISES``).
     ``customization`` is a dict (``text``, ``font``, ``color``, ``label``,
     ``option``, ``image``...) turned into an Amazon Custom ZIP by the fake.
     ``address`` overrides fields of the delivery address (``None`` drops one).
@@ -367,7 +381,9 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
         if purchase_order_number:
             buyer["buyerPurchaseOrderNumber"] = purchase_order_number
 
-    ship_by = created + timedelta(days=2)
+    ship_days, deliver_days = PROMISES.get(service_level, STANDARD_PROMISE)
+    ship_by = ship_by or created + ship_days
+    deliver_by = deliver_by or ship_by + deliver_days
     order = {
         "orderId": order_id,
         "createdTime": _iso(created),
@@ -390,8 +406,8 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
                 "latestDateTime": _iso(ship_by),
             },
             "deliverByWindow": {
-                "earliestDateTime": _iso(ship_by + timedelta(days=1)),
-                "latestDateTime": _iso(ship_by + timedelta(days=4)),
+                "earliestDateTime": _iso(min(ship_by + timedelta(days=1), deliver_by)),
+                "latestDateTime": _iso(deliver_by),
             },
         },
         "orderItems": order_items,
@@ -411,6 +427,22 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
         "seller_id": seller_id,
     }
     apply_status(order, status, last_updated or created)
+    return order
+
+
+def set_ship_window(order, ship_by, deliver_by, when):
+    """Amazon moves an order's ship-by (and deliver-by) window at ``when``."""
+    fulfillment = order.setdefault("fulfillment", {})
+    window = fulfillment.setdefault("shipByWindow", {})
+    window["latestDateTime"] = _iso(ship_by)
+    if window.get("earliestDateTime", "") > window["latestDateTime"]:
+        window["earliestDateTime"] = window["latestDateTime"]
+    if deliver_by:
+        fulfillment["deliverByWindow"] = {
+            "earliestDateTime": _iso(min(ship_by, deliver_by)),
+            "latestDateTime": _iso(deliver_by),
+        }
+    order["lastUpdatedTime"] = when if isinstance(when, str) else _iso(when)
     return order
 
 

@@ -264,6 +264,10 @@ class FakeAmazon:
     def set_status(self, order_id, status):
         self.store.set_status(order_id, status)
 
+    def set_ship_window(self, order_id, ship_by, deliver_by=None):
+        """Amazon moves the order's ship-by window now (its update time moves)."""
+        self.store.set_ship_window(order_id, ship_by, deliver_by)
+
     def seed_orders(
         self, n, seed=1, marketplace_ids=None, start=None, end=None, **options
     ):

@@ -262,6 +262,14 @@ class Store:
             seed.apply_status(record.order, status, iso(when or self.clock.now()))
             return record
 
+    def set_ship_window(self, order_id, ship_by, deliver_by=None, when=None):
+        with self.lock:
+            record = self.orders[order_id]
+            seed.set_ship_window(
+                record.order, ship_by, deliver_by, iso(when or self.clock.now())
+            )
+            return record
+
     def take_token(self, operation, key):
         plan = self.usage_plans.get(operation)
         if plan is None:

@@ -14,3 +14,4 @@ from . import amazon_shipment
 from . import amazon_shipment_confirm
 from . import delivery_carrier
 from . import stock_picking_shipment
+from . import stock_warehouse

@@ -304,6 +304,18 @@ class AmazonAccount(models.Model):
         groups="sale_amazon_spapi.group_amazon_manager",
     )
     sale_order_count = fields.Integer(compute="_compute_sale_order_count")
+    ship_reminder_hours = fields.Integer(
+        string="Ship-by Reminder (hours)",
+        default=4,
+        help="An activity tells the responsible when an Amazon delivery is still "
+        "open this many hours before its ship-by, and another once it is late.",
+    )
+    ship_today_count = fields.Integer(
+        compute="_compute_ship_counts", groups="stock.group_stock_user"
+    )
+    ship_late_count = fields.Integer(
+        compute="_compute_ship_counts", groups="stock.group_stock_user"
+    )
 
     # === Credential dates === #
     refresh_token_authorized_on = fields.Date(copy=False, tracking=True)
@@ -413,6 +425,24 @@ class AmazonAccount(models.Model):
         )
         for account in self:
             account.sale_order_count = counts.get(account, 0)
+
+    def _compute_ship_counts(self):
+        Picking = self.env["stock.picking"]
+        counts = {}
+        for due in ("today", "late"):
+            counts[due] = dict(
+                Picking._read_group(
+                    [
+                        ("amazon_account_id", "in", self.ids),
+                        ("amazon_ship_due", "=", due),
+                    ],
+                    ["amazon_account_id"],
+                    ["__count"],
+                )
+            )
+        for account in self:
+            account.ship_today_count = counts["today"].get(account, 0)
+            account.ship_late_count = counts["late"].get(account, 0)
 
     # === CONSTRAINT METHODS === #
 
@@ -1352,6 +1382,22 @@ class AmazonAccount(models.Model):
             domain=[("amazon_account_id", "=", self.id)],
             context={"default_amazon_account_id": self.id, "create": False},
         )
+        return action
+
+    def action_view_to_ship(self):
+        """The channel's Amazon deliveries to ship, filtered as the button says."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sale_amazon_spapi.action_amazon_to_ship"
+        )
+        due = self.env.context.get("amazon_ship_due")
+        context = {"search_default_amazon_group_ship_by": 1, "create": False}
+        if due in ("today", "late"):
+            context[f"search_default_amazon_{due}"] = 1
+        action["context"] = context
+        action["domain"] = self.env["stock.picking"]._amazon_to_ship_domain() + [
+            ("amazon_account_id", "=", self.id)
+        ]
         return action
 
     def action_view_import_logs(self):

@@ -25,6 +25,16 @@ FULFILMENT_STATUSES = [
     ("CANCELLED", "Cancelled"),
     ("UNFULFILLABLE", "Unfulfillable"),
 ]
+SERVICE_LEVELS = [
+    ("STANDARD", "Standard"),
+    ("FREE_ECONOMY", "Free Economy"),
+    ("EXPEDITED", "Expedited"),
+    ("PRIORITY", "Priority"),
+    ("SECOND_DAY", "Second Day"),
+    ("NEXT_DAY", "Next Day"),
+    ("SAME_DAY", "Same Day"),
+    ("SCHEDULED", "Scheduled"),
+]
 CHARGE_PRODUCTS = {
     "SHIPPING": "sale_amazon_spapi.product_amazon_shipping",
     "GIFT_WRAP": "sale_amazon_spapi.product_amazon_gift_wrap",
@@ -78,6 +88,9 @@ class SaleOrder(models.Model):
         string="Updated at Amazon", readonly=True, copy=False
     )
     amazon_is_prime = fields.Boolean(string="Prime", readonly=True, copy=False)
+    amazon_service_level = fields.Selection(
+        string="Service Level", selection=SERVICE_LEVELS, readonly=True, copy=False
+    )
     amazon_is_business = fields.Boolean(
         string="Business Order", readonly=True, copy=False
     )
@@ -106,6 +119,90 @@ class SaleOrder(models.Model):
         ):
             account.sudo()._import_order_refs(orders.mapped("amazon_order_ref"))
         return True
+
+    # === BUSINESS METHODS - SHIP-BY WINDOW === #
+
+    @api.model
+    def _amazon_ship_window_values(self, header):
+        """Values of Amazon's promise on an order: the ship-by (the deadline of
+        its deliveries) and, as the commitment date, the deliver-by."""
+        values = {"amazon_service_level": _service_level(header["service_level"])}
+        if header["fulfilled_by"] == "MERCHANT" and header["latest_delivery_date"]:
+            values["commitment_date"] = header["latest_delivery_date"]
+        return values
+
+    def _amazon_ship_by(self):
+        """The ship-by deadline of a merchant-fulfilled Amazon order, else False."""
+        self.ensure_one()
+        if self.amazon_account_id and self.amazon_fulfilled_by == "MERCHANT":
+            return self.amazon_latest_ship_date
+        return False
+
+    def _amazon_is_urgent(self):
+        """Prime and expedited merchant orders are starred on their deliveries."""
+        self.ensure_one()
+        return bool(
+            self._amazon_ship_by()
+            and (
+                self.amazon_is_prime
+                or self.amazon_service_level in mapping.EXPEDITED_SERVICE_LEVELS
+            )
+        )
+
+    @api.model
+    def _amazon_apply_ship_windows(self, updates):
+        """Follow Amazon when it moves the window of orders already imported.
+
+        :param updates: list of (order, header from mapping.order_header)
+        """
+        by_values = defaultdict(lambda: self.browse())
+        for order, header in updates:
+            if order.amazon_fulfilled_by != "MERCHANT" or not header.get(
+                "latest_ship_date"
+            ):
+                continue
+            values = {
+                "amazon_latest_ship_date": header["latest_ship_date"],
+                "amazon_is_prime": header["is_prime"],
+                **self._amazon_ship_window_values(header),
+            }
+            if any(order[name] != value for name, value in values.items()):
+                by_values[tuple(sorted(values.items()))] |= order
+        moved = self.browse().union(*by_values.values())
+        previous = {order: order.amazon_latest_ship_date for order in moved}
+        for values, orders in by_values.items():
+            # sale_stock sets the moves' deadline to the commitment date: the
+            # ship-by is set on them right after.
+            orders.write(dict(values))
+        moved._amazon_schedule_deliveries(previous)
+
+    def _amazon_schedule_deliveries(self, previous):
+        """Deadline = ship-by on the deliveries still open, scheduled no later
+        than it; the urgent ones starred (never unstarred: staff may star).
+
+        :param previous: {order: its ship-by before Amazon moved it}
+        """
+        moves = self.order_line.move_ids.filtered(
+            lambda m: m.state not in ("done", "cancel")
+        )
+        # One write per distinct window, not per order.
+        for (ship_by, old), window_moves in moves.grouped(
+            lambda m: (
+                m.sale_line_id.order_id._amazon_ship_by(),
+                previous.get(m.sale_line_id.order_id),
+            )
+        ).items():
+            if not ship_by:
+                continue
+            # Scheduled at the old ship-by (or after the new one): follow it.
+            window_moves.filtered(
+                lambda m, d=ship_by, old=old: m.date > d or m.date == old
+            ).date = ship_by
+            window_moves.date_deadline = ship_by
+        urgent = self.filtered(lambda o: o._amazon_is_urgent())
+        urgent.picking_ids.filtered(
+            lambda p: p.state not in ("done", "cancel") and p.priority != "1"
+        ).priority = "1"
 
     # === BUSINESS METHODS - IMPORT === #
 
@@ -183,6 +280,11 @@ class SaleOrder(models.Model):
         )
         batch._flush_logs()
         return batch.stats
+
+
+def _service_level(value):
+    """Amazon's service level, or False for one this version does not know."""
+    return value if value in dict(SERVICE_LEVELS) else False
 
 
 def _error_text(error):
@@ -637,6 +739,7 @@ class _ImportBatch:
             "amazon_latest_ship_date": header["latest_ship_date"],
             "amazon_last_update": header["last_updated"],
             "amazon_is_prime": header["is_prime"],
+            **self.SaleOrder._amazon_ship_window_values(header),
             "amazon_is_business": header["is_business"],
             "amazon_gift_message": "\n".join(mapping.gift_messages(amounts["lines"]))
             or False,
@@ -1092,6 +1195,7 @@ class _ImportBatch:
             by_values[key] |= order
         for (status, last_updated), orders in by_values.items():
             orders.write({"amazon_status": status, "amazon_last_update": last_updated})
+        self.SaleOrder._amazon_apply_ship_windows(updates)
         self.stats["updated"] += len(updates)
         self.env["amazon.shipment"]._amazon_orders_updated(updates)
 

@@ -34,3 +34,10 @@ class StockMove(models.Model):
         if unreserved and self.sale_line_id and self.product_id.id in unreserved:
             return False
         return super()._should_assign_at_confirm()
+
+    def _get_new_picking_values(self):
+        values = super()._get_new_picking_values()
+        # Prime and expedited Amazon orders come first in the "Priority" sort.
+        if any(order._amazon_is_urgent() for order in self.sale_line_id.order_id):
+            values["priority"] = "1"
+        return values

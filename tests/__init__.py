@@ -9,3 +9,4 @@ from . import test_security_hardening
 from . import test_hardening_downloads
 from . import test_stock_sync
 from . import test_shipments
+from . import test_ship_deadlines

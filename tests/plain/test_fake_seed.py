@@ -4,7 +4,7 @@ import io
 import json
 import zipfile
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -215,3 +215,38 @@ def test_custom_zip_layouts():
         "ColorCustomization",
     ]
     assert archive.read("p.png").startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("level", sorted(seed.PROMISES) + ["STANDARD", "SCHEDULED"])
+def test_service_levels_promise_windows_in_the_model(level):
+    created = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+    order = seed.make_order(service_level=level, created=created)
+    fulfillment = order["fulfillment"]
+    assert fulfillment["fulfillmentServiceLevel"] == level
+    ship_by = fulfillment["shipByWindow"]["latestDateTime"]
+    deliver_by = fulfillment["deliverByWindow"]["latestDateTime"]
+    assert seed._iso(created) < ship_by < deliver_by
+    if level in ("SAME_DAY", "NEXT_DAY"):
+        assert ship_by.startswith("2026-11-02")
+    if contract.models_missing_reason():
+        return
+    public = seed.public_copy(order)
+    assert contract.validate_schema("orders_2026-01-01", "Order", public) == []
+
+
+def test_fake_moves_the_ship_window(fake):
+    order = seed.make_order(created=fake.now())
+    fake.add_order(order)
+    before = fake.get_order_dict(order["orderId"])
+    later = fake.now() + timedelta(days=3)
+    fake.advance(60)
+    fake.set_ship_window(order["orderId"], later, later + timedelta(days=2))
+    after = fake.get_order_dict(order["orderId"])
+    assert after["fulfillment"]["shipByWindow"]["latestDateTime"] == seed._iso(later)
+    assert after["fulfillment"]["deliverByWindow"]["latestDateTime"] == seed._iso(
+        later + timedelta(days=2)
+    )
+    assert after["lastUpdatedTime"] > before["lastUpdatedTime"]
+    public = seed.public_copy(after)
+    if not contract.models_missing_reason():
+        assert contract.validate_schema("orders_2026-01-01", "Order", public) == []

@@ -1,6 +1,7 @@
 """amazon.mapping: Amazon order → neutral sale order values (no Odoo)."""
 
 import copy
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -193,3 +194,43 @@ def test_split_amount(amount, qty, expected):
     result = mapping.split_amount(Decimal(amount), qty, digits)
     assert [(q, str(p)) for q, p in result] == expected
     assert sum(q * p for q, p in result) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    "level, expedited",
+    [
+        ("STANDARD", False),
+        ("FREE_ECONOMY", False),
+        ("EXPEDITED", True),
+        ("PRIORITY", True),
+        ("NEXT_DAY", True),
+        ("SECOND_DAY", True),
+        ("SAME_DAY", True),
+        ("SCHEDULED", True),
+    ],
+)
+def test_header_ship_and_delivery_windows(level, expedited):
+    created = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+    order = _public(
+        make_order(
+            service_level=level,
+            created=created,
+            ship_by=datetime(2026, 11, 3, 23, 59, 59, tzinfo=timezone.utc),
+            deliver_by=datetime(2026, 11, 6, 12, tzinfo=timezone.utc),
+        )
+    )
+    header = mapping.order_header(order)
+    assert header["service_level"] == level
+    assert header["expedited"] is expedited
+    assert header["latest_ship_date"] == datetime(2026, 11, 3, 23, 59, 59)
+    assert header["latest_delivery_date"] == datetime(2026, 11, 6, 12)
+
+
+def test_header_without_windows():
+    order = _public(make_order())
+    del order["fulfillment"]["shipByWindow"], order["fulfillment"]["deliverByWindow"]
+    del order["fulfillment"]["fulfillmentServiceLevel"]
+    header = mapping.order_header(order)
+    assert header["latest_ship_date"] is None
+    assert header["latest_delivery_date"] is None
+    assert header["service_level"] is None and not header["expedited"]
