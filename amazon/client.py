@@ -922,8 +922,14 @@ class AmazonClient:
 
     def download_customization(self, url):
         """The Amazon Custom ZIP behind an order item's customizedUrl."""
-        if not url or not str(url).lower().startswith(("https://", "http://")):
+        if not url:
             raise ValueError("a customisation URL is required")
+        if not str(url).lower().startswith(("https://", "http://")):
+            # ftp:, file:, data:… are refused like any link off Amazon's hosts.
+            scheme = str(url).split(":", 1)[0][:20] if ":" in str(url) else "?"
+            raise AmazonError(
+                "download_not_allowed", params={"target": f"{scheme}://…"}
+            )
         return self._call(None, None, lambda: self._download(url))
 
     def download_customizations(self, urls, workers=DOWNLOAD_WORKERS):

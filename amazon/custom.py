@@ -20,7 +20,10 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".svg", ".webp", ".tif", ".
 # A ZIP is decompressed in memory inside an Odoo worker: refuse bombs.
 MAX_MEMBERS = 500
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
-MAX_JSON = 10 * 1024 * 1024
+# Amazon's JSON documents weigh a few KB; parsed, JSON takes some 20 times its
+# size in Python objects ("{}," is a 64-byte dict): the caps bound that memory.
+MAX_JSON = 1024 * 1024
+MAX_JSON_TOTAL = 2 * 1024 * 1024
 # Members are decompressed this many bytes at a time: zipfile's read() of a
 # whole member inflates everything in one call, whatever size was declared.
 READ_CHUNK = 64 * 1024
@@ -365,7 +368,7 @@ def parse_customization_zip(data, level="minimum"):
         if info.filename.lower().endswith(IMAGE_EXTENSIONS)
     )
     documents = []
-    budget = MAX_UNCOMPRESSED
+    budget = MAX_JSON_TOTAL
     with archive:
         for info in members:
             if not info.filename.lower().endswith(".json"):
@@ -387,7 +390,8 @@ def parse_customization_zip(data, level="minimum"):
             budget -= len(raw)
             try:
                 documents.append(json.loads(raw.decode("utf-8-sig")))
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                # RecursionError: "[[[[…" nested deeper than the parser goes.
                 raise _error(
                     f"{posixpath.basename(info.filename)} is not valid JSON"
                 ) from None

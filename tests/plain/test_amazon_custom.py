@@ -352,3 +352,32 @@ def test_entry_count_is_checked_before_zipfile_parses(monkeypatch, declared):
 def _refused(data):
     with pytest.raises(AmazonError):
         parse_customization_zip(data)
+
+
+# -- JSON that explodes once parsed ---------------------------------------------
+
+
+def test_json_parsed_objects_are_bounded():
+    # "{}," is 3 bytes of JSON and a 64-byte dict once parsed: ten such 10 MB
+    # files took 2.4 GB. Their bytes are capped before parsing, per file and
+    # for the archive.
+    big = "[" + ",".join(["{}"] * (custom.MAX_JSON // 3 + 1)) + "]"
+    data = _zip({"a.json": '{"x": ' + big + "}"})
+    tracemalloc.start()
+    try:
+        with pytest.raises(AmazonError, match="a.json is too large"):
+            parse_customization_zip(data)
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024
+    part = '{"x": [' + ",".join(["{}"] * (custom.MAX_JSON // 4)) + "]}"
+    data = _zip({f"{n}.json": part for n in range(3)})
+    with pytest.raises(AmazonError, match="too large once unpacked"):
+        parse_customization_zip(data)
+
+
+def test_deeply_nested_json_is_not_valid_json():
+    data = _zip({"a.json": "[" * 100_000 + "]" * 100_000})
+    with pytest.raises(AmazonError, match="a.json is not valid JSON"):
+        parse_customization_zip(data)

@@ -61,6 +61,9 @@ def test_host_patterns():
         "https://127.0.0.1/x",
         "http://169.254.169.254/latest/meta-data/",
         "https://[::1]:8443/x",
+        # Not the web at all: refused with the same words, not "required".
+        f"ftp://custom.test/{SECRET_PATH}?{SECRET_QUERY}",
+        "file:///etc/passwd",
     ],
 )
 def test_links_off_the_allow_list_are_refused_unsent(stub, url):
