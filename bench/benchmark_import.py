@@ -29,6 +29,7 @@ import uuid
 from collections import Counter
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from unittest import mock
 
 ADDON = "sale_amazon_spapi"
@@ -284,7 +285,7 @@ def create_channel(env, fake, app, seller_id, name, fba):
     )
     # The import does not activate currencies: an accountant would, beforehand.
     marketplaces.currency_id.active = True
-    return env["amazon.account"].create(
+    account = env["amazon.account"].create(
         {
             "name": name,
             "seller_central_domain": "UK",
@@ -303,6 +304,22 @@ def create_channel(env, fake, app, seller_id, name, fba):
             "email_errors_to": "ops@example.com",
         }
     )
+    setup_taxes(account, marketplaces)
+    return account
+
+
+def setup_taxes(account, marketplaces):
+    """The taxes of the seed's marketplaces, set up as readme/USAGE.md says:
+    what "Create Missing Taxes" makes of each marketplace's standard rate."""
+    from odoo.addons.sale_amazon_spapi.fake_amazon import marketplaces as facts
+
+    rates = []
+    for marketplace in marketplaces:
+        rate = Decimal(str(facts.get(marketplace.code).tax_rate)) * 100
+        percent = f"{rate.normalize():f}"
+        rates.append((marketplace, percent, marketplace.tax_included, False, "bench"))
+    account._amazon_note_missing_taxes(rates)
+    account.action_create_missing_taxes()
 
 
 def seed(fake, n, seed_value, seller_id):

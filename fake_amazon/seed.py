@@ -146,6 +146,9 @@ CARRIERS = {
     "AU": ("Australia Post", "Parcel Post"),
 }  # fmt: skip
 
+# Amazon collects and remits the tax of these marketplaces itself (marketplace
+# facilitator): items say so in ``tax.taxCollections`` (includedData TAX).
+FACILITATORS = {"US": "Amazon.com Services LLC", "CA": "Amazon.com.ca ULC"}
 US_TAX = {"WA": "0.101", "CA": "0.0725", "NY": "0.08875", "TX": "0.0825", "OR": "0"}
 CA_TAX = {"QC": "0.14975", "ON": "0.13", "BC": "0.12", "AB": "0.05"}
 
@@ -254,6 +257,7 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
     programs=None,
     company_name=None,
     purchase_order_number=None,
+    buyer_tax_number=None,
     seller_order_id=None,
     service_level="STANDARD",
     ship_by=None,
@@ -268,7 +272,9 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
     ``unit_price`` and optionally ``vat_rate``/``tax_rate``, ``title``,
     ``asin``, ``shipping``, ``shipping_discount``, ``discount``,
     ``gift_wrap``, ``gift_message``, ``customization``, ``condition``,
-    ``order_item_id``, ``business_price``.  Order-level ``shipping``,
+    ``order_item_id``, ``business_price``, ``facilitator`` (who collects
+    the tax for Amazon; US/CA by default, ``False`` for the seller).
+    Order-level ``shipping``,
     ``shipping_discount``, ``discount`` and ``gift_wrap`` are spread over the
     items; ``gift_message`` and ``customization`` go on the first item.
     ``ship_by``/``deliver_by`` (datetimes) end the ship-by and deliver-by
@@ -345,6 +351,16 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
             ),
             "fulfillment": {"quantityFulfilled": 0, "quantityUnfulfilled": qty},
         }
+        facilitator = spec.get("facilitator", FACILITATORS.get(market.code))
+        if facilitator and D(rate):
+            item["tax"] = {
+                "taxCollections": [
+                    {
+                        "model": "MARKETPLACE_FACILITATOR",
+                        "responsibleParty": facilitator,
+                    }
+                ]
+            }
         if amounts["discount"] or amounts["shipping_discount"]:
             promo = spec.get("promotion_id") or f"PROMO-{order_id[-4:]}-{index + 1}"
             item["promotion"] = {"breakdowns": [{"promotionId": promo}]}
@@ -380,6 +396,21 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
         )
         if purchase_order_number:
             buyer["buyerPurchaseOrderNumber"] = purchase_order_number
+    # Amazon Business: the buyer's VAT registration, when the buyer gave one.
+    order_tax = (
+        {
+            "taxRegistrations": [
+                {
+                    "entityType": "BUYER",
+                    "legalName": buyer.get("buyerCompanyName") or person[0],
+                    "taxRegistrationType": "VAT",
+                    "taxRegistrationNumber": buyer_tax_number,
+                }
+            ]
+        }
+        if buyer_tax_number
+        else None
+    )
 
     ship_days, deliver_days = PROMISES.get(service_level, STANDARD_PROMISE)
     ship_by = ship_by or created + ship_days
@@ -414,6 +445,8 @@ def make_order(  # noqa: C901 - one flat recipe reads better than helpers here
     }
     if all_programs:
         order["programs"] = all_programs
+    if order_tax:
+        order["tax"] = order_tax
     if seller_order_id:
         order["orderAliases"] = [
             {"aliasId": seller_order_id, "aliasType": "SELLER_ORDER_ID"}

@@ -1865,9 +1865,9 @@ class AmazonAccount(models.Model):
     def _amazon_find_products(self, skus, asins):
         """Products of Amazon SKUs/ASINs: {("sku", sku) or ("asin", asin): product}.
 
-        Order: the channel's SKU map, then the internal reference (Use Amazon SKU)
-        or the ASIN, then SKU concatenation labels. A few queries for the whole
-        batch, whatever its size.
+        Found: by the channel's SKU map, by internal reference, by ASIN and by
+        SKU concatenation labels; the caller decides which key wins. A few
+        queries for the whole batch, whatever its size.
         """
         self.ensure_one()
         Product = self.env["product.product"]
@@ -1878,15 +1878,18 @@ class AmazonAccount(models.Model):
         )
         for sku_map in maps:
             found[("sku", sku_map.sku)] = sku_map.product_id
+            # Marks an explicit mapping: it wins over any other key.
+            found[("map", sku_map.sku)] = sku_map.product_id
         remaining = {sku for sku in skus if ("sku", sku) not in found}
-        if self.use_amazon_sku:
-            if remaining:
-                for product in Product.search(
-                    [("default_code", "in", list(remaining)), *company_domain],
-                    order="id",
-                ):
-                    found.setdefault(("sku", product.default_code), product)
-        elif asins:
+        # Both keys are looked up: "Use Amazon SKU" only says which one wins
+        # when both find a product (see sale.order _resolve_products).
+        if remaining:
+            for product in Product.search(
+                [("default_code", "in", list(remaining)), *company_domain],
+                order="id",
+            ):
+                found.setdefault(("sku", product.default_code), product)
+        if asins:
             for product in Product.search(
                 [("amazon_asin", "in", list(asins)), *company_domain], order="id"
             ):

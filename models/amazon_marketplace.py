@@ -41,6 +41,33 @@ class AmazonMarketplace(models.Model):
         help="Whether prices shown to buyers on this marketplace include taxes "
         "(VAT/GST).",
     )
+    # Per company: marketplaces are shared, fiscal positions and accounts are not.
+    fiscal_position_id = fields.Many2one(
+        "account.fiscal.position",
+        company_dependent=True,
+        help="Fiscal position of this marketplace's orders. Empty: Odoo's own "
+        "choice for the delivery address.",
+    )
+    facilitator_tax = fields.Selection(
+        string="Tax Collected by Amazon",
+        selection=[
+            ("exclude", "Leave Out of Revenue"),
+            ("book", "Book on a Dedicated Tax"),
+        ],
+        default="exclude",
+        required=True,
+        help="Tax Amazon collects and remits itself (marketplace facilitator, e.g. "
+        "US sales tax). Leave Out of Revenue: the order carries the net amounts "
+        "only. Book on a Dedicated Tax: the order carries it on a tax of its own "
+        "rate whose account is the Facilitator Tax Account.",
+    )
+    facilitator_account_id = fields.Many2one(
+        "account.account",
+        string="Facilitator Tax Account",
+        company_dependent=True,
+        help="Account of the taxes Amazon collects and remits (Book on a "
+        "Dedicated Tax).",
+    )
     active = fields.Boolean(default=True)
 
     _sql_constraints = [

@@ -13,6 +13,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
 from ..amazon import AmazonError, custom, mapping
+from ..amazon.client import DOWNLOAD_WORKERS
+from .amazon_tax import TaxMatcher, guess_percent
 
 _logger = logging.getLogger(__name__)
 
@@ -109,6 +111,30 @@ class SaleOrder(models.Model):
             "An Amazon order is imported once per channel.",
         ),
     ]
+
+    @property
+    def _rec_names_search(self):
+        # An Amazon order ID typed in a sale order field finds its order.
+        return [*super()._rec_names_search, "amazon_order_ref"]
+
+    # === CRUD METHODS === #
+
+    def _prepare_confirmation_values(self):
+        values = super()._prepare_confirmation_values()
+        if self and all(self.mapped("amazon_purchase_date")):
+            # Sales reports by date must count an Amazon sale on the day the
+            # buyer bought, not on the day it was imported or confirmed.
+            values.pop("date_order", None)
+        return values
+
+    def action_confirm(self):
+        res = super().action_confirm()
+        # Confirmed together with other orders: put the purchase date back.
+        for order in self.filtered(
+            lambda o: o.amazon_purchase_date and o.date_order != o.amazon_purchase_date
+        ):
+            order.date_order = order.amazon_purchase_date
+        return res
 
     # === ACTION METHODS === #
 
@@ -318,6 +344,7 @@ class _ImportBatch:
     # --- entry point ---------------------------------------------------------
 
     def run(self, raw_orders, client):
+        raw_orders = self._latest_versions(raw_orders)
         refs = [raw.get("orderId") for raw in raw_orders if isinstance(raw, dict)]
         existing = self.SaleOrder.search(
             [
@@ -327,6 +354,8 @@ class _ImportBatch:
         )
         by_ref = {order.amazon_order_ref: order for order in existing}
         self.marketplaces = self.account._amazon_marketplaces_by_id()
+        # Units Amazon reports shipped, by order and item, for the updates.
+        self.shipped_units = {}
         new, updates, cancels = [], [], []
         accepted = self.account._get_amazon_fulfilled_by()
         for raw in raw_orders:
@@ -347,15 +376,37 @@ class _ImportBatch:
                         cancels.append((order, header))
                     else:
                         self.stats["skipped_cancelled"] += 1
+                elif order and (
+                    order.amazon_marketplace_id.marketplace_id
+                    not in (False, header["marketplace_id"])
+                ):
+                    raise mapping.MappingError(
+                        "marketplace_changed",
+                        order=ref,
+                        marketplace=header["marketplace_id"] or "-",
+                    )
                 elif order:
                     updates.append((order, header))
+                    self.shipped_units[ref] = mapping.shipped_units(raw)
                 else:
+                    marketplace = self.marketplaces.get(header["marketplace_id"])
+                    amounts = mapping.order_lines(raw)
+                    mapping.check_currency(
+                        ref,
+                        amounts["currency"],
+                        marketplace.currency_id.name if marketplace else None,
+                    )
                     new.append(
                         {
                             "raw": raw,
                             "header": header,
-                            "partner": mapping.partner_values(raw),
-                            "amounts": mapping.order_lines(raw),
+                            "partner": mapping.partner_values(
+                                raw,
+                                default_country=marketplace.country_id.code
+                                if marketplace
+                                else None,
+                            ),
+                            "amounts": amounts,
                         }
                     )
             except (AmazonError, KeyError, TypeError, ValueError) as error:
@@ -367,6 +418,37 @@ class _ImportBatch:
         if cancels:
             self._cancel_orders(cancels)
         self._flush_logs()
+
+    def _latest_versions(self, raw_orders):
+        """The page with each order once: its latest version, in page order.
+
+        Amazon may list an order twice when it changes while being paged; two
+        versions in one batch would create it twice.
+        """
+        latest = {}
+        for raw in raw_orders:
+            ref = raw.get("orderId") if isinstance(raw, dict) else None
+            if not ref:
+                continue
+            seen = latest.get(ref)
+            if seen is None or str(raw.get("lastUpdatedTime") or "") >= str(
+                seen.get("lastUpdatedTime") or ""
+            ):
+                latest[ref] = raw
+        if len(latest) == sum(
+            1 for raw in raw_orders if isinstance(raw, dict) and raw.get("orderId")
+        ):
+            return raw_orders
+        self.stats["duplicates_in_page"] += 1
+        kept = []
+        for raw in raw_orders:
+            ref = raw.get("orderId") if isinstance(raw, dict) else None
+            if not ref:
+                kept.append(raw)
+            elif latest.get(ref) is raw:
+                kept.append(raw)
+                del latest[ref]
+        return kept
 
     # --- logs ------------------------------------------------------------------
 
@@ -388,7 +470,12 @@ class _ImportBatch:
                 "account_id": self.account.id,
                 "amazon_order_ref": ref,
                 "message": message,
-                "payload": json.dumps(raw, indent=1, ensure_ascii=False, default=str),
+                "payload": json.dumps(
+                    mapping.without_signed_links(raw),
+                    indent=1,
+                    ensure_ascii=False,
+                    default=str,
+                ),
                 "request_id": self.request_id,
             }
         )
@@ -426,9 +513,26 @@ class _ImportBatch:
         orders = self._create_isolated(new, vals_list)
         if not orders:
             return
+        self._log_import_notes(new)
         self._reconcile_totals(orders, new)
         self._add_customizations(new, client)
         self._confirm(new)
+
+    def _log_import_notes(self, new):
+        """Each new order's chatter starts with where it comes from, in one batch."""
+        bodies = {}
+        for entry in new:
+            order = entry.get("order")
+            if order:
+                bodies[order.id] = escape(
+                    self.env._(
+                        "Imported from Amazon (%(marketplace)s, order %(order)s)",
+                        marketplace=order.amazon_marketplace_id.name or "Amazon",
+                        order=order.amazon_order_ref,
+                    )
+                )
+        if bodies:
+            self.SaleOrder.browse(list(bodies))._message_log_batch(bodies=bodies)
 
     def _resolve_currencies(self, new):
         codes = {entry["amounts"]["currency"] for entry in new}
@@ -510,8 +614,15 @@ class _ImportBatch:
         )
         state_index = {}
         for state in states:
-            for key in (state.code, state.name):
-                state_index[(state.country_id.id, (key or "").casefold())] = state
+            # ISO 3166-2 codes with and without the country (US-CA, CA), names.
+            for key in (
+                state.code,
+                f"{state.country_id.code}-{state.code}",
+                state.name,
+            ):
+                state_index.setdefault(
+                    (state.country_id.id, mapping.region_key(key)), state
+                )
         for entry in new:
             delivery = entry["partner"]["delivery"]
             country = by_code.get(delivery["country_code"])
@@ -528,7 +639,9 @@ class _ImportBatch:
                 )
                 continue
             delivery["country_id"] = country.id
-            state = state_index.get((country.id, (delivery["state"] or "").casefold()))
+            # An unknown region, or a country without states in Odoo, leaves
+            # the state empty: the address lines still say it.
+            state = state_index.get((country.id, mapping.region_key(delivery["state"])))
             delivery["state_id"] = state.id if state else False
 
     def _resolve_products(self, new):
@@ -547,67 +660,105 @@ class _ImportBatch:
         resolved = self.account._amazon_find_products(skus, asins)
         for entry in new:
             for line in entry["amounts"]["lines"]:
-                line["product"] = resolved.get(("sku", line["sku"])) or resolved.get(
-                    ("asin", line["asin"])
-                )
+                by_sku = resolved.get(("sku", line["sku"]))
+                by_asin = resolved.get(("asin", line["asin"]))
+                # An explicit SKU mapping always wins; otherwise the channel's
+                # choice of key, then the other key before "unmapped".
+                if ("map", line["sku"]) in resolved or self.account.use_amazon_sku:
+                    line["product"] = by_sku or by_asin
+                else:
+                    line["product"] = by_asin or by_sku
 
     def _resolve_partners(self, new):
+        """Customer, commercial partner and delivery address of each new order.
+
+        Consumers are found by e-mail; an Amazon Business buyer is a contact of
+        a company partner found by tax number or name; the orders Amazon
+        fulfils without naming the buyer go to one "Amazon customer, <city>"
+        per place. A few queries per page, whatever its size.
+        """
+        for entry in new:
+            if entry["partner"]["anonymous"]:
+                delivery = entry["partner"]["delivery"]
+                entry["partner"]["buyer"]["name"] = self.env._(
+                    "Amazon customer, %(place)s",
+                    place=delivery["city"]
+                    or delivery["zip"]
+                    or delivery["country_code"],
+                )
+        companies = self._resolve_companies(new)
         Partner = self.env["res.partner"]
         emails = {
             entry["partner"]["buyer"]["email"]
             for entry in new
             if entry["partner"]["buyer"]["email"]
         }
-        customers = Partner.search(
+        anonymous_names = {
+            entry["partner"]["buyer"]["name"]
+            for entry in new
+            if entry["partner"]["anonymous"]
+        }
+        found = Partner.search(
             [
+                "|",
                 ("email", "in", list(emails)),
-                ("parent_id", "=", False),
+                "&",
+                ("name", "in", list(anonymous_names)),
+                ("email", "=", False),
                 ("company_id", "in", [self.company.id, False]),
             ],
             order="id",
         )
-        by_email = {}
-        for customer in customers:
-            by_email.setdefault(customer.email, customer)
+        index = {}
+        for partner in found:
+            if partner.email:
+                index.setdefault(
+                    ("email", partner.email, partner.parent_id.id), partner
+                )
+            elif not partner.parent_id:
+                index.setdefault(self._anonymous_key(partner), partner)
         to_create = {}
         for entry in new:
+            key = self._customer_key(entry, companies)
+            entry["customer_key"] = key
+            if key in index:
+                continue
             buyer = entry["partner"]["buyer"]
             delivery = entry["partner"]["delivery"]
-            key = buyer["email"] or id(entry)
-            if buyer["email"] in by_email:
-                continue
-            to_create.setdefault(
-                key,
-                {
-                    "name": buyer["name"],
-                    "email": buyer["email"],
-                    "phone": buyer["phone"],
-                    "street": delivery["street"],
-                    "street2": delivery["street2"],
-                    "city": delivery["city"],
-                    "zip": delivery["zip"],
-                    "country_id": delivery["country_id"],
-                    "state_id": delivery["state_id"],
-                    "company_id": self.company.id,
-                    "customer_rank": 1,
-                },
-            )
+            company = companies.get(entry["header"]["order_id"])
+            vals = {
+                "name": buyer["name"],
+                "email": buyer["email"],
+                "phone": buyer["phone"],
+                "company_id": self.company.id,
+                "customer_rank": 1,
+            }
+            if company:
+                vals.update(parent_id=company.id, type="contact")
+            else:
+                vals.update(self._address_values(delivery))
+            to_create.setdefault(key, vals)
         if to_create:
             keys = list(to_create)
             created = Partner.create([to_create[key] for key in keys])
-            for key, partner in zip(keys, created, strict=True):
-                by_email[key] = partner
+            index.update(zip(keys, created, strict=True))
         for entry in new:
-            buyer = entry["partner"]["buyer"]
-            entry["customer"] = by_email[buyer["email"] or id(entry)]
+            entry["customer"] = index[entry["customer_key"]]
+            entry["commercial"] = (
+                companies.get(entry["header"]["order_id"]) or entry["customer"]
+            )
         # Delivery addresses: reuse an identical child address of the customer.
-        customers = Partner.union(*(entry["customer"] for entry in new))
+        parents = Partner.union(*(entry["commercial"] for entry in new))
         children = Partner.search(
-            [("parent_id", "in", customers.ids), ("type", "=", "delivery")]
+            [("parent_id", "in", parents.ids), ("type", "=", "delivery")]
         )
         address_index = {self._address_key(child): child for child in children}
         to_create = {}
         for entry in new:
+            if entry["partner"]["anonymous"]:
+                # Nothing more than the customer's own place is known.
+                entry["address_key"] = None
+                continue
             vals = self._delivery_values(entry)
             key = self._address_key(vals)
             entry["address_key"] = key
@@ -616,26 +767,131 @@ class _ImportBatch:
         if to_create:
             # Each new child copies its parent's commercial fields, one parent
             # at a time; compute the parents' pricelists for all of them at once.
-            customers.mapped("property_product_pricelist")
+            parents.mapped("property_product_pricelist")
             keys = list(to_create)
             created = Partner.create([to_create[key] for key in keys])
             address_index.update(zip(keys, created, strict=True))
         for entry in new:
-            entry["delivery"] = address_index[entry["address_key"]]
+            key = entry["address_key"]
+            entry["delivery"] = address_index[key] if key else entry["customer"]
+
+    def _resolve_companies(self, new):
+        """{order ID: company partner} of the Amazon Business orders.
+
+        Found by the buyer's tax number, else by name and country; created
+        when new. A tax number Amazon gives fills an empty one.
+        """
+        business = [entry for entry in new if entry["partner"]["buyer"]["company"]]
+        if not business:
+            return {}
+        Partner = self.env["res.partner"]
+        vats = {e["partner"]["buyer"]["vat"] for e in business} - {None}
+        names = {e["partner"]["buyer"]["company"] for e in business}
+        found = Partner.search(
+            [
+                ("is_company", "=", True),
+                ("company_id", "in", [self.company.id, False]),
+                "|",
+                ("vat", "in", list(vats)),
+                ("name", "in", list(names)),
+            ],
+            order="id",
+        )
+        by_vat, by_name = {}, {}
+        for company in found:
+            if company.vat:
+                by_vat.setdefault(company.vat, company)
+            by_name.setdefault(
+                (company.name.casefold(), company.country_id.id), company
+            )
+        to_create, vat_to_set = {}, {}
+        result = {}
+        for entry in business:
+            buyer = entry["partner"]["buyer"]
+            delivery = entry["partner"]["delivery"]
+            name_key = (buyer["company"].casefold(), delivery["country_id"])
+            company = (buyer["vat"] and by_vat.get(buyer["vat"])) or by_name.get(
+                name_key
+            )
+            if company:
+                if buyer["vat"] and not company.vat:
+                    vat_to_set[company] = buyer["vat"]
+                result[entry["header"]["order_id"]] = company
+                continue
+            key = buyer["vat"] or name_key
+            to_create.setdefault(
+                key,
+                {
+                    "name": buyer["company"],
+                    "is_company": True,
+                    "vat": buyer["vat"] or False,
+                    "company_id": self.company.id,
+                    "customer_rank": 1,
+                    **self._address_values(delivery),
+                },
+            )
+            entry["company_key"] = key
+        if to_create:
+            keys = list(to_create)
+            created = Partner.create([to_create[key] for key in keys])
+            new_companies = dict(zip(keys, created, strict=True))
+            for entry in business:
+                if "company_key" in entry:
+                    result[entry["header"]["order_id"]] = new_companies[
+                        entry.pop("company_key")
+                    ]
+        for company, vat in vat_to_set.items():
+            company.vat = vat
+        return result
+
+    @staticmethod
+    def _customer_key(entry, companies):
+        buyer = entry["partner"]["buyer"]
+        if entry["partner"]["anonymous"]:
+            delivery = entry["partner"]["delivery"]
+            return (
+                "anonymous",
+                buyer["name"],
+                delivery["zip"] or False,
+                delivery["country_id"],
+            )
+        company = companies.get(entry["header"]["order_id"])
+        if buyer["email"]:
+            return ("email", buyer["email"], company.id if company else False)
+        # Without an e-mail nothing tells two buyers apart: one partner each.
+        return ("order", entry["header"]["order_id"])
+
+    @staticmethod
+    def _anonymous_key(partner):
+        return ("anonymous", partner.name, partner.zip or False, partner.country_id.id)
+
+    @staticmethod
+    def _address_values(delivery):
+        return {
+            "street": delivery["street"] or False,
+            "street2": delivery["street2"] or False,
+            "city": delivery["city"] or False,
+            "zip": delivery["zip"] or False,
+            "country_id": delivery["country_id"],
+            "state_id": delivery["state_id"] or False,
+        }
 
     @staticmethod
     def _delivery_values(entry):
         delivery = entry["partner"]["delivery"]
+        parent = entry["commercial"]
+        name = delivery["name"] or False
+        if name and name.casefold() in {
+            (parent.name or "").casefold(),
+            (entry["customer"].name or "").casefold(),
+        }:
+            # The address would read "Jane Doe, Jane Doe".
+            name = False
         return {
-            "parent_id": entry["customer"].id,
+            "parent_id": parent.id,
             "type": "delivery",
-            "name": delivery["name"],
-            "street": delivery["street"],
-            "street2": delivery["street2"] or False,
-            "city": delivery["city"],
-            "zip": delivery["zip"] or False,
-            "country_id": delivery["country_id"],
-            "state_id": delivery["state_id"] or False,
+            "name": name,
+            **_ImportBatch._address_values(delivery),
             "phone": delivery["phone"] or False,
         }
 
@@ -665,6 +921,7 @@ class _ImportBatch:
         header = entry["header"]
         amounts = entry["amounts"]
         currency = entry["currency"]
+        taxes = self._tax_context(entry)
         lines = []
         unmapped = []
         for line in amounts["lines"]:
@@ -688,12 +945,15 @@ class _ImportBatch:
                     )
                 )
                 continue
+            line_taxes, amount, line["tax_percent"] = self._line_taxes(
+                taxes, product, line["quantity"], line["net"], line["tax"], line
+            )
             lines.extend(
                 self._priced_lines(
                     product,
                     line["quantity"],
-                    line["net"],
-                    line["tax"],
+                    amount,
+                    line_taxes,
                     currency,
                     {
                         "name": self._line_name(product, line),
@@ -704,30 +964,20 @@ class _ImportBatch:
                 )
             )
         if not unmapped:
-            for kind, (net, tax) in amounts["charges"].items():
-                if not net and not tax:
-                    continue
-                product = self.env.ref(CHARGE_PRODUCTS.get(kind, OTHER_CHARGE_PRODUCT))
-                lines.extend(
-                    self._priced_lines(
-                        product,
-                        1,
-                        net,
-                        tax,
-                        currency,
-                        {"name": product.name if kind in CHARGE_PRODUCTS else kind},
-                    )
-                )
+            lines.extend(self._charge_lines(taxes, amounts, currency))
         marketplace = self.marketplaces.get(header["marketplace_id"])
         values = {
             "partner_id": entry["customer"].id,
-            "partner_invoice_id": entry["customer"].id,
+            # A business buyer's invoices go to the company.
+            "partner_invoice_id": entry["commercial"].id,
             "partner_shipping_id": entry["delivery"].id,
             "company_id": self.company.id,
             "team_id": self.account.team_id.id,
             "user_id": self.account.user_id.id,
             "pricelist_id": entry["pricelist"].id,
-            "client_order_ref": header["order_id"],
+            # The buyer's own reference, as on any customer's order; the Amazon
+            # order ID has its field (searchable from the orders' search bar).
+            "client_order_ref": header["buyer_po"] or header["order_id"],
             "origin": marketplace.name if marketplace else "Amazon",
             "date_order": header["purchase_date"],
             "amazon_account_id": self.account.id,
@@ -748,6 +998,7 @@ class _ImportBatch:
         }
         if header["fulfilled_by"] == "AMAZON":
             values["warehouse_id"] = self.account.fba_warehouse_id.id
+        values["fiscal_position_id"] = taxes["fiscal_position"].id
         entry["unmapped"] = unmapped
         return values
 
@@ -758,18 +1009,108 @@ class _ImportBatch:
             name = f"[{line['sku']}] {name}"
         return name
 
-    def _priced_lines(self, product, quantity, net, tax, currency, extra):
-        """Order lines worth exactly Amazon's amounts, whatever the unit rounding.
+    # --- taxes -------------------------------------------------------------------
 
-        With product taxes included in the price the line carries the gross
-        amount; with taxes added on top it carries the net amount; without taxes
-        it carries the gross amount (the total is what the buyer paid).
+    def _tax_context(self, entry):
+        """What decides the taxes of one order's lines: the fiscal position of
+        its destination (or its marketplace's), how the marketplace shows
+        prices and what it does with the tax Amazon collects itself."""
+        if not hasattr(self, "tax_matcher"):
+            self.tax_matcher = TaxMatcher(
+                self.env, self.company, list(self.marketplaces.values())
+            )
+            self.fiscal_positions = {}
+        marketplace = self.marketplaces.get(entry["header"]["marketplace_id"])
+        marketplace = (marketplace or self.env["amazon.marketplace"]).with_company(
+            self.company
+        )
+        fiscal_position = marketplace.fiscal_position_id
+        if not fiscal_position:
+            key = (entry["customer"].id, entry["delivery"].id)
+            if key not in self.fiscal_positions:
+                self.fiscal_positions[key] = (
+                    self.env["account.fiscal.position"]
+                    .with_company(self.company)
+                    ._get_fiscal_position(entry["customer"], entry["delivery"])
+                )
+            fiscal_position = self.fiscal_positions[key]
+        entry["taxes"] = context = {
+            "marketplace": marketplace,
+            "fiscal_position": fiscal_position,
+            # Without a marketplace record, prices are taken as Amazon's EU ones.
+            "price_include": marketplace.tax_included if marketplace else True,
+            "quantum": Decimal(str(entry["currency"].rounding)),
+            "facilitator": marketplace.facilitator_tax or "exclude",
+            "facilitator_account": marketplace.facilitator_account_id.id,
+            "unmatched": [],
+            "excluded": Decimal(0),
+            "parts": 0,
+        }
+        return context
+
+    def _line_taxes(self, context, product, quantity, net, tax, line, preferred=None):
+        """(Odoo taxes, amount of the order line, percent) for Amazon's net and
+        tax of one line or charge.
+
+        The amount is the gross one with a price-included tax, else the net
+        one. Tax Amazon collects itself is left out, or booked on a tax of the
+        facilitator account. Without a fitting Odoo tax the line carries the
+        gross amount untaxed and the rate is noted for an activity.
         """
-        taxes = product.taxes_id.filtered(lambda t: t.company_id == self.company)
+        context["parts"] += 1
+        no_tax = self.env["account.tax"]
+        facilitator = line["facilitator"] and tax
+        if facilitator and context["facilitator"] == "exclude":
+            context["excluded"] += tax
+            return no_tax, net, None
+        account = context["facilitator_account"] if facilitator else False
+        result = None
+        if not facilitator or account:
+            result = self.tax_matcher.match(
+                product,
+                context["fiscal_position"],
+                (net, tax, quantity, context["quantum"], preferred),
+                context["price_include"],
+                account,
+            )
+        if result is None:
+            context["unmatched"].append((net, tax, bool(facilitator)))
+            return no_tax, net + tax, None
+        taxes, percent = result
         if taxes and not all(taxes.mapped("price_include")):
-            amount = net
-        else:
-            amount = net + tax
+            return taxes, net, percent
+        return taxes, net + tax, percent
+
+    def _charge_lines(self, context, amounts, currency):
+        """One line per charge type and tax: each item's share of a charge
+        gets the item's tax rate when it fits."""
+        grouped = {}
+        for line in amounts["lines"]:
+            for kind, (net, tax) in line.get("charges", {}).items():
+                if not net and not tax:
+                    continue
+                product = self.env.ref(CHARGE_PRODUCTS.get(kind, OTHER_CHARGE_PRODUCT))
+                taxes, amount, _percent = self._line_taxes(
+                    context, product, 1, net, tax, line, line.get("tax_percent")
+                )
+                key = (kind, product, taxes)
+                grouped[key] = grouped.get(key, Decimal(0)) + amount
+        lines = []
+        for (kind, product, taxes), amount in grouped.items():
+            lines.extend(
+                self._priced_lines(
+                    product,
+                    1,
+                    amount,
+                    taxes,
+                    currency,
+                    {"name": product.name if kind in CHARGE_PRODUCTS else kind},
+                )
+            )
+        return lines
+
+    def _priced_lines(self, product, quantity, amount, taxes, currency, extra):
+        """Order lines worth exactly ``amount``, whatever the unit rounding."""
         digits = self.env["decimal.precision"].precision_get("Product Price")
         digits = (
             min(digits, currency.decimal_places) if digits else currency.decimal_places
@@ -848,33 +1189,106 @@ class _ImportBatch:
         return results
 
     def _reconcile_totals(self, orders, new):
-        """Book the difference left by Odoo's tax rounding or tax setup, if any,
-        so that the order total is Amazon's to the cent."""
+        """Book what Odoo's tax rounding leaves (one minor unit per line at
+        most) so that the order total is Amazon's; anything more is a tax
+        set-up to fix, said by an activity, never booked."""
         adjustment = self.env.ref(OTHER_CHARGE_PRODUCT)
         vals_list = []
+        missing = []
         for entry in new:
             order = entry.get("order")
             if not order or entry["unmapped"]:
                 continue
-            expected = float(entry["amounts"]["grand_total"])
-            diff = order.currency_id.round(expected - order.amount_total)
-            if float_compare(diff, 0, precision_rounding=order.currency_id.rounding):
-                vals_list.append(
-                    {
-                        "order_id": order.id,
-                        "product_id": adjustment.id,
-                        "name": self.env._(
-                            "Difference with Amazon's total (taxes as computed by "
-                            "Amazon)"
-                        ),
-                        "product_uom_qty": 1,
-                        "price_unit": diff,
-                        "tax_id": [Command.clear()],
-                    }
+            taxes = entry["taxes"]
+            if taxes["unmatched"]:
+                missing.extend(self._note_unmatched_taxes(entry))
+            currency = order.currency_id
+            # Tax Amazon collects and remits itself is not the seller's.
+            expected = float(entry["amounts"]["grand_total"] - taxes["excluded"])
+            diff = currency.round(expected - order.amount_total)
+            if currency.is_zero(diff):
+                continue
+            priced = order.order_line.filtered(lambda line: not line.display_type)
+            if (
+                float_compare(
+                    abs(diff), currency.rounding * len(priced), precision_digits=6
                 )
+                > 0
+            ):
+                self._schedule_activity(
+                    order,
+                    "mail.mail_activity_data_warning",
+                    self.env._("Amazon's total differs"),
+                    self.env._(
+                        "The total of order %(order)s is %(odoo)s in Odoo but "
+                        "%(amazon)s at Amazon: check its taxes.",
+                        order=entry["header"]["order_id"],
+                        odoo=order.amount_total,
+                        amazon=expected,
+                    ),
+                )
+                self.stats["tax_differences"] += 1
+                continue
+            vals_list.append(
+                {
+                    "order_id": order.id,
+                    "product_id": adjustment.id,
+                    "name": self.env._("Rounding difference with Amazon's total"),
+                    "product_uom_qty": 1,
+                    "price_unit": diff,
+                    "tax_id": [Command.clear()],
+                }
+            )
         if vals_list:
             self.env["sale.order.line"].create(vals_list)
             self.stats["adjusted"] += len(vals_list)
+        if missing:
+            self.account._amazon_note_missing_taxes(missing)
+
+    def _note_unmatched_taxes(self, entry):
+        """An activity naming the rates no Odoo tax matches; those rates."""
+        taxes = entry["taxes"]
+        marketplace = taxes["marketplace"]
+        ref = entry["header"]["order_id"]
+        rates = []
+        for facilitator in (False, True):
+            parts = [(n, t) for n, t, f in taxes["unmatched"] if f == facilitator]
+            price_include = taxes["price_include"]
+            rates.extend(
+                (marketplace, percent, price_include, facilitator, ref)
+                for percent in guess_percent(parts, price_include, taxes["quantum"])
+            )
+        self.stats["tax_unmatched"] += 1
+        labels = ", ".join(
+            self.env._(
+                "%(rate)s %% (%(kind)s)",
+                rate=percent,
+                kind=self.env._("collected by Amazon")
+                if facilitator
+                else self.env._("price included")
+                if incl
+                else self.env._("added on top"),
+            )
+            for _m, percent, incl, facilitator, _r in rates
+        )
+        self._schedule_activity(
+            entry["order"],
+            "mail.mail_activity_data_warning",
+            self.env._("Amazon tax without Odoo tax"),
+            self.env._(
+                "Amazon %(marketplace)s charged tax at %(rates)s on order %(order)s "
+                "and no Odoo sale tax of the company computes it: those lines carry "
+                "Amazon's amounts without tax. Create the taxes (channel %(channel)s, "
+                "Create Missing Taxes) or set the marketplace's Fiscal Position or "
+                "Facilitator Tax Account (Amazon Marketplaces), then correct the "
+                "taxes of this order.",
+                marketplace=marketplace.name or "-",
+                rates=labels or "-",
+                order=ref,
+                channel=self.account.name,
+            ),
+        )
+        return rates
 
     def _add_customizations(self, new, client):
         level = self.account.customization_level
@@ -894,11 +1308,18 @@ class _ImportBatch:
             )
         if not jobs:
             return
+        # A few files at a time: a page may hold a hundred customised items of
+        # up to MAX_CUSTOMIZATION_BYTES each, never all in memory at once.
+        step = DOWNLOAD_WORKERS * 2
+        for start in range(0, len(jobs), step):
+            self._add_customization_files(jobs[start : start + step], client, level)
+
+    def _add_customization_files(self, jobs, client, level):
         if client is None:
             no_client = UserError(self.env._("No connection to Amazon."))
             results = [no_client] * len(jobs)
         else:
-            # All files of the page at once: each is a round trip to Amazon.
+            # These files at once: each is a round trip to Amazon.
             results = client.download_customizations(
                 [line["customized_url"] for _entry, _order_line, line in jobs]
             )
@@ -911,12 +1332,18 @@ class _ImportBatch:
                 if isinstance(data, Exception):
                     raise data
                 personalisation = custom.parse_customization_zip(data, level=level)
-            except (AmazonError, UserError) as error:
-                message = (
-                    self.account._amazon_error_message(error)
-                    if isinstance(error, AmazonError)
-                    else str(error)
-                )
+            except Exception as error:  # noqa: BLE001 - a bad file never loses the order
+                if isinstance(error, AmazonError):
+                    message = self.account._amazon_error_message(error)
+                elif isinstance(error, UserError):
+                    message = str(error)
+                else:
+                    message = self.env._(
+                        "The personalisation of item %(item)s could not be read: "
+                        "%(error)s",
+                        item=line["item_id"],
+                        error=_error_text(error),
+                    )
                 self._log_message(entry, message)
                 if order_line:
                     order_line.amazon_customization = message
@@ -962,6 +1389,21 @@ class _ImportBatch:
         to_ship = to_confirm - shipped
         if to_ship:
             self._confirm_orders(to_ship)
+            # Partially shipped: what Amazon shipped already leaves at once, the
+            # delivery keeps only the units still to ship.
+            partly = {
+                entry["header"]["order_id"]: {
+                    line["item_id"]: line["quantity_shipped"]
+                    for line in entry["amounts"]["lines"]
+                }
+                for entry in confirmable
+                if entry["order"] in to_ship
+                and any(line["quantity_shipped"] for line in entry["amounts"]["lines"])
+            }
+            if partly:
+                self._deliver_shipped_units(
+                    to_ship.filtered(lambda o: o.amazon_order_ref in partly), partly
+                )
         waiting = [entry for entry in new if entry.get("order") and entry["unmapped"]]
         for entry in waiting:
             self._schedule_activity(
@@ -1197,7 +1639,84 @@ class _ImportBatch:
             orders.write({"amazon_status": status, "amazon_last_update": last_updated})
         self.SaleOrder._amazon_apply_ship_windows(updates)
         self.stats["updated"] += len(updates)
+        # Units Amazon says the seller shipped that Odoo has not delivered (the
+        # warehouse shipped without Odoo): delivered now, each unit once.
+        shipped = self.SaleOrder.union(
+            *(
+                order
+                for order, header in updates
+                if header["status"] in ("PARTIALLY_SHIPPED", "SHIPPED")
+                and order.amazon_fulfilled_by == "MERCHANT"
+                and order.state == "sale"
+            )
+        )
+        if shipped:
+            self._deliver_shipped_units(shipped, self.shipped_units)
         self.env["amazon.shipment"]._amazon_orders_updated(updates)
+
+    def _deliver_shipped_units(self, orders, shipped_units):
+        """Validate the units Amazon reports shipped and Odoo has not delivered.
+
+        The open delivery of each order is validated for those units only; the
+        rest stays in a backorder. Units delivered already in Odoo count, so no
+        unit is ever delivered twice.
+
+        :param shipped_units: {Amazon order ID: {order item ID: units shipped}}
+        """
+        quantities = {}
+        for order in orders:
+            shipped = shipped_units.get(order.amazon_order_ref) or {}
+            lines = order.order_line.filtered("amazon_item_ref")
+            for item_id, item_lines in lines.grouped("amazon_item_ref").items():
+                missing = shipped.get(item_id, 0) - sum(
+                    item_lines.mapped("qty_delivered")
+                )
+                moves = item_lines.move_ids.filtered(
+                    lambda m: (
+                        m.state not in ("done", "cancel")
+                        and m.location_dest_id.usage == "customer"
+                    )
+                )
+                for move in moves.sorted("id"):
+                    take = max(min(missing, move.product_uom_qty), 0)
+                    quantities[move] = take
+                    missing -= take
+        pickings = self.env["stock.picking"].union(*(m.picking_id for m in quantities))
+        pickings = pickings.filtered(
+            lambda p: any(quantities.get(move) for move in p.move_ids)
+        )
+        if not pickings:
+            return
+
+        def validate(items):
+            batch = pickings.browse().concat(*items)
+            for move in batch.move_ids.filtered(
+                lambda m: m.state not in ("done", "cancel")
+            ):
+                move.quantity = quantities.get(move, 0)
+                move.picked = bool(move.quantity)
+            # Backorders for the units still to ship, without asking.
+            batch.with_context(
+                skip_backorder=True, skip_sms=True, skip_immediate=True
+            ).button_validate()
+
+        def refused(picking, error):
+            self.stats["delivery_errors"] += 1
+            self._schedule_activity(
+                picking.sale_id,
+                "mail.mail_activity_data_warning",
+                self.env._("Validate the Amazon delivery"),
+                self.env._(
+                    "Amazon reports units of order %(order)s shipped but Odoo could "
+                    "not validate them on delivery %(picking)s: %(error)s",
+                    order=picking.sale_id.amazon_order_ref,
+                    picking=picking.name,
+                    error=str(error.args[0] if error.args else error),
+                ),
+            )
+
+        self._isolated(list(pickings), validate, refused)
+        self.stats["partly_delivered"] += len(pickings)
 
     def _cancel_orders(self, cancels):
         orders = self.SaleOrder.union(*(order for order, _header in cancels))

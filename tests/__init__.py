@@ -4,9 +4,11 @@ from . import test_authorize_callback
 from . import test_credentials
 from . import test_import_orders
 from . import test_import_resilience
+from . import test_import_fidelity
 from . import test_rate_limit
 from . import test_security_hardening
 from . import test_hardening_downloads
-from . import test_stock_sync
-from . import test_shipments
 from . import test_ship_deadlines
+from . import test_import_taxes
+from . import test_shipments
+from . import test_stock_sync

@@ -201,7 +201,14 @@ class TestImportOrders(AmazonImportCommon):
         ref = self.add_order(
             marketplace="US",
             items=[
-                {"sku": "HAT", "qty": 3, "unit_price": "10.00", "tax_rate": "0.0825"}
+                # A tax the seller collects itself (not Amazon as facilitator).
+                {
+                    "sku": "HAT",
+                    "qty": 3,
+                    "unit_price": "10.00",
+                    "tax_rate": "0.0825",
+                    "facilitator": False,
+                }
             ],
             shipping="4.99",
         )
@@ -213,14 +220,21 @@ class TestImportOrders(AmazonImportCommon):
         self.assertAlmostEqual(line.price_tax, 2.48)
         self.assertEqual(order.amount_total, self.amazon_total(ref))
 
-    def test_rounding_difference_is_booked_not_lost(self):
-        # Odoo's product tax (20%) differs from the VAT Amazon charged (5%).
+    def test_tax_without_odoo_tax_is_said_not_adjusted(self):
+        # Odoo's product tax (20%) differs from the VAT Amazon charged (5%):
+        # no adjustment line hides it any more, an activity says it.
         ref = self.add_order(
             items=[{"sku": "MUG", "qty": 3, "unit_price": "10.00", "vat_rate": "0.05"}]
         )
         self.import_orders()
         order = self.orders([ref])
         self.assertEqual(order.amount_total, self.amazon_total(ref))
+        self.assertFalse(order.order_line.tax_id)
+        self.assertFalse(
+            order.order_line.product_id
+            & self.env.ref("sale_amazon_spapi.product_amazon_adjustment")
+        )
+        self.assertIn("5 %", str(order.activity_ids.note))
 
     def test_pending_orders_wait_until_unshipped(self):
         ref = self.add_order(status="PENDING", items=[_tee()])

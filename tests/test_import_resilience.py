@@ -135,6 +135,60 @@ class TestImportResilience(AmazonImportCommon):
         self.assertEqual(statuses[refs[2]], "SHIPPED")
         self.assertEqual(self._logs().amazon_order_ref, refs[0])
 
+    def test_order_listed_twice_in_a_page_imports_once_latest_version(self):
+        ref = self.add_order(items=[_cap()])
+        other = self.add_order(items=[_cap()])
+        original = type(self.env["sale.order"])._amazon_import_batch
+
+        def twice(model, account, raw_orders, **kwargs):
+            first = next(r for r in raw_orders if r["orderId"] == ref)
+            older = dict(first, lastUpdatedTime="2000-01-01T00:00:00Z")
+            return original(model, account, [older, *raw_orders], **kwargs)
+
+        with patch(f"{SALE_ORDER}._amazon_import_batch", twice):
+            stats = self.import_orders()
+        self.assertEqual(len(self.orders([ref, other])), 2)
+        self.assertEqual(stats["created"], 2)
+        self.assertFalse(self._logs(), "no duplicate-key error logged")
+
+    def test_order_id_from_another_marketplace_is_logged_not_changed(self):
+        ref = self.add_order(items=[_cap()])
+        self.import_orders()
+        amazon = self.fake.store.orders[ref].order
+        amazon["salesChannel"]["marketplaceId"] = self.de.marketplace_id
+        self.fake.set_status(ref, "SHIPPED")
+        self.fake.advance(180)
+        self.import_orders()
+        order = self.orders([ref])
+        self.assertEqual(order.amazon_marketplace_id, self.uk)
+        self.assertEqual(order.amazon_status, "UNSHIPPED")
+        log = self._logs()
+        self.assertEqual(log.amazon_order_ref, ref)
+        self.assertIn("another one", log.message)
+
+    def test_unreadable_personalisation_keeps_the_order(self):
+        ref = self.add_order(
+            items=[dict(_cap(), customization={"text": "Happy birthday"})]
+        )
+
+        def explode(data, level="minimum"):
+            raise RecursionError("maximum recursion depth exceeded")
+
+        with (
+            patch(
+                "odoo.addons.sale_amazon_spapi.models.sale_order.custom."
+                "parse_customization_zip",
+                explode,
+            ),
+            mute_logger("odoo.addons.sale_amazon_spapi.models.sale_order"),
+        ):
+            self.import_orders()
+        order = self.orders([ref])
+        self.assertEqual(order.state, "sale")
+        line = order.order_line.filtered("amazon_item_ref")
+        self.assertIn("could not be read", line.amazon_customization)
+        self.assertIn("could not be read", self._logs().message)
+
     # --- one bad channel ---------------------------------------------------------
 
     def test_channel_that_raises_does_not_stop_the_next(self):

@@ -234,3 +234,80 @@ def test_header_without_windows():
     assert header["latest_ship_date"] is None
     assert header["latest_delivery_date"] is None
     assert header["service_level"] is None and not header["expedited"]
+
+
+@pytest.mark.parametrize(
+    "net, tax, expected",
+    [
+        ("10.00", "2.00", Decimal("0.2")),
+        ("0", "0", Decimal(0)),
+        ("0", "0.01", None),
+        ("100", "19", Decimal("0.19")),
+    ],
+)
+def test_effective_rate(net, tax, expected):
+    assert mapping.effective_rate(Decimal(net), Decimal(tax)) == expected
+
+
+@pytest.mark.parametrize(
+    "marketplace, rate, inclusive, wrong",
+    [
+        ("UK", "20", True, "15"),
+        ("FR", "20", True, "19"),
+        ("DE", "19", True, "20"),
+        ("US", "10.1", False, "10"),
+        ("JP", "10", True, "8"),
+    ],
+)
+def test_amazon_tax_fits_its_rate_per_line_and_charge(
+    marketplace, rate, inclusive, wrong
+):
+    order = _public(
+        make_order(
+            marketplace=marketplace,
+            items=[
+                {"sku": "MUG", "qty": 3, "unit_price": "1299"}
+                if marketplace == "JP"
+                else {"sku": "MUG", "qty": 3, "unit_price": "12.99"},
+                {"sku": "CAP", "qty": 1, "unit_price": "870"}
+                if marketplace == "JP"
+                else {"sku": "CAP", "qty": 1, "unit_price": "8.70"},
+            ],
+            shipping="500" if marketplace == "JP" else "3.99",
+            discount="100" if marketplace == "JP" else "1.00",
+            address={"stateOrRegion": "WA"} if marketplace == "US" else None,
+        )
+    )
+    values = mapping.order_lines(order)
+    quantum = Decimal(1) if marketplace == "JP" else Decimal("0.01")
+    for line in values["lines"]:
+        net, tax, qty = line["net"], line["tax"], line["quantity"]
+        item_rate = mapping.closest_rate(
+            net, tax, [wrong, rate], inclusive, quantum, qty
+        )
+        assert item_rate == rate
+        for net, tax in line["charges"].values():
+            assert tax, "the fake taxes every amount here"
+            assert mapping.rate_fits(net, tax, rate, inclusive, quantum)
+            # Small charges may fit both rates: the item's rate wins.
+            assert (
+                mapping.closest_rate(
+                    net, tax, [wrong, rate], inclusive, quantum, preferred=item_rate
+                )
+                == rate
+            )
+        assert line["facilitator"] is (marketplace == "US")
+    # The items' own charges add up to the order's.
+    for kind, (net, tax) in values["charges"].items():
+        assert net == sum(line["charges"][kind][0] for line in values["lines"])
+        assert tax == sum(line["charges"][kind][1] for line in values["lines"])
+
+
+def test_rate_fits_within_half_a_cent_per_unit():
+    # 3 × 0.99 at 20 % on top: 0.594, Amazon rounding each unit gives 0.60.
+    assert mapping.rate_fits(
+        Decimal("2.97"), Decimal("0.60"), 20, False, Decimal("0.01"), 3
+    )
+    assert not mapping.rate_fits(
+        Decimal("2.97"), Decimal("0.62"), 20, False, Decimal("0.01"), 3
+    )
