@@ -1800,6 +1800,33 @@ class AmazonAccount(models.Model):
             }
         )
 
+    def _log_retry_failures(self, failures):
+        """Log the orders Amazon did not return on a retry: each replaces the
+        order's entry to retry, so an order is listed once. An order Amazon
+        does not know (404) will not come back by retrying: its entry is
+        logged as resolved."""
+        self.env["amazon.import.log"].search(
+            [
+                ("account_id", "=", self.id),
+                ("amazon_order_ref", "in", [ref for ref, _error in failures]),
+                ("state", "=", "error"),
+            ]
+        ).write({"state": "done"})
+        self.env["amazon.import.log"].create(
+            [
+                {
+                    "account_id": self.id,
+                    "amazon_order_ref": ref,
+                    "message": self._amazon_error_message(error),
+                    "request_id": error.request_id,
+                    "state": "done"
+                    if error.code == "not_found" or error.status == 404
+                    else "error",
+                }
+                for ref, error in failures
+            ]
+        )
+
     def _import_order_refs(self, refs):
         """Import the given Amazon orders one by one (getOrder): support and retries."""
         self.ensure_one()
@@ -1824,22 +1851,17 @@ class AmazonAccount(models.Model):
                     )
                 )
             raw_orders = []
+            failures = []
             for ref in refs:
                 try:
                     raw_orders.append(client.get_order(ref.strip()))
                 except AmazonError as error:
-                    self._log_import_error(error, order_ref=ref)
+                    failures.append((ref, error))
                     stats["failed"] += 1
-            # A quotation waiting for a SKU mapping is built again from scratch.
-            waiting = SaleOrder.search(
-                [
-                    ("amazon_account_id", "=", self.id),
-                    ("amazon_order_ref", "in", [o.get("orderId") for o in raw_orders]),
-                    ("state", "=", "draft"),
-                    ("amazon_unmapped_skus", "!=", False),
-                ]
-            )
-            waiting.unlink()
+            if failures:
+                self._log_retry_failures(failures)
+            # A quotation waiting for a SKU mapping is completed in place by
+            # the import (see _ImportBatch.run).
             if raw_orders:
                 stats.update(
                     SaleOrder._amazon_import_batch(self, raw_orders, client=client)

@@ -144,7 +144,25 @@ class SaleOrder(models.Model):
             self.filtered("amazon_account_id").grouped("amazon_account_id").items()
         ):
             account.sudo()._import_order_refs(orders.mapped("amazon_order_ref"))
-        return True
+        waiting = self.filtered(lambda order: order.amazon_unmapped_skus)
+        # The same orders, reloaded where the user is, with what the retry did.
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if waiting else "success",
+                "message": self.env._(
+                    "Still waiting for a SKU mapping: %(orders)s",
+                    orders=", ".join(waiting.mapped("name")),
+                )
+                if waiting
+                else self.env._(
+                    "Completed from Amazon: %(orders)s",
+                    orders=", ".join(self.mapped("name")),
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     # === BUSINESS METHODS - SHIP-BY WINDOW === #
 
@@ -308,6 +326,11 @@ class SaleOrder(models.Model):
         return batch.stats
 
 
+def _waits_for_mapping(order):
+    """Whether an imported order is a quotation waiting for a SKU mapping."""
+    return order.state == "draft" and bool(order.amazon_unmapped_skus)
+
+
 def _service_level(value):
     """Amazon's service level, or False for one this version does not know."""
     return value if value in dict(SERVICE_LEVELS) else False
@@ -385,7 +408,7 @@ class _ImportBatch:
                         order=ref,
                         marketplace=header["marketplace_id"] or "-",
                     )
-                elif order:
+                elif order and not _waits_for_mapping(order):
                     updates.append((order, header))
                     self.shipped_units[ref] = mapping.shipped_units(raw)
                 else:
@@ -407,6 +430,9 @@ class _ImportBatch:
                                 else None,
                             ),
                             "amounts": amounts,
+                            # A quotation waiting for a SKU mapping is completed
+                            # in place: its name, chatter and files stay.
+                            "existing": order or None,
                         }
                     )
             except (AmazonError, KeyError, TypeError, ValueError) as error:
@@ -510,10 +536,24 @@ class _ImportBatch:
         ):
             self.line_defaults["analytic_distribution"] = False
         vals_list = [self._order_values(entry) for entry in new]
-        orders = self._create_isolated(new, vals_list)
+        fresh = [
+            (entry, vals)
+            for entry, vals in zip(new, vals_list, strict=True)
+            if not entry["existing"]
+        ]
+        waiting = [
+            (entry, vals)
+            for entry, vals in zip(new, vals_list, strict=True)
+            if entry["existing"]
+        ]
+        orders = self.SaleOrder
+        if fresh:
+            orders = self._create_isolated(*map(list, zip(*fresh, strict=True)))
+            self._log_import_notes([entry for entry, _vals in fresh])
+        if waiting:
+            orders |= self._rebuild_isolated(waiting)
         if not orders:
             return
-        self._log_import_notes(new)
         self._reconcile_totals(orders, new)
         self._add_customizations(new, client)
         self._confirm(new)
@@ -1167,6 +1207,79 @@ class _ImportBatch:
             ).write({"state": "done"})
         return orders
 
+    def _rebuild_isolated(self, items):
+        """Rebuild the quotations waiting for a SKU mapping in place: their
+        lines are replaced by those the import computes now, their header
+        takes Amazon's current values; name, chatter, activities and
+        attachments stay. One failing order is logged, the others go on."""
+
+        def failed(item, error):
+            entry = item[0]
+            entry["error"] = True
+            self._log_message(
+                entry,
+                self.env._(
+                    "Amazon order %(order)s could not be completed: %(error)s",
+                    order=entry["header"]["order_id"],
+                    error=str(error),
+                ),
+            )
+
+        def rebuild(batch):
+            orders = self.SaleOrder.union(*(entry["existing"] for entry, _v in batch))
+            orders.order_line.unlink()
+            line_vals = []
+            for entry, vals in batch:
+                vals = dict(vals)
+                order = entry["existing"]
+                line_vals.extend(
+                    {**command[2], "order_id": order.id}
+                    for command in vals.pop("order_line")
+                )
+                order.write(vals)
+            self.env["sale.order.line"].create(line_vals)
+            return orders
+
+        orders = self.SaleOrder.union(*self._isolated(items, rebuild, failed))
+        for entry, _vals in items:
+            entry["order"] = entry["existing"] if entry["existing"] in orders else None
+        self.stats["completed"] += len(orders)
+        # The mapping activity of an order that is complete now is done; an
+        # order still waiting keeps its activity, not a second one.
+        # The summary the import gives them, in this run's language.
+        prefix = self._map_sku_summary("")
+        map_activities = orders.activity_ids.filtered(
+            lambda activity: (
+                activity.activity_type_id
+                == self.env.ref("mail.mail_activity_data_todo")
+                and (activity.summary or "").startswith(prefix)
+            )
+        )
+        for entry, _vals in items:
+            order = entry["order"]
+            if order:
+                entry["mapping_activity"] = map_activities.filtered(
+                    lambda activity, order=order: activity.res_id == order.id
+                )
+        done = map_activities.filtered(
+            lambda activity: (
+                not self.SaleOrder.browse(activity.res_id).amazon_unmapped_skus
+            )
+        )
+        if done:
+            done.action_feedback(
+                feedback=self.env._("Every Amazon SKU of the order has a product.")
+            )
+        if orders:
+            self.env["amazon.import.log"].search(
+                [
+                    ("account_id", "=", self.account.id),
+                    ("amazon_order_ref", "in", orders.mapped("amazon_order_ref")),
+                    ("state", "=", "error"),
+                ]
+            ).write({"state": "done"})
+        return orders
+
     def _isolated(self, items, run, on_error):
         """``run(items)`` in one savepoint; when it fails, ``run([item])`` for
         each item in a savepoint of its own and ``on_error(item, error)`` for
@@ -1406,12 +1519,12 @@ class _ImportBatch:
                 )
         waiting = [entry for entry in new if entry.get("order") and entry["unmapped"]]
         for entry in waiting:
+            if entry.get("mapping_activity"):
+                continue
             self._schedule_activity(
                 entry["order"],
                 "mail.mail_activity_data_todo",
-                self.env._(
-                    "Map Amazon SKU %(skus)s", skus=", ".join(entry["unmapped"])
-                ),
+                self._map_sku_summary(", ".join(entry["unmapped"])),
                 self.env._(
                     "Amazon order %(order)s has SKUs without product: %(skus)s. Map "
                     "them on the channel (Amazon SKU mapping), then click Retry on the "
@@ -1421,6 +1534,9 @@ class _ImportBatch:
                 ),
             )
         self.stats["waiting_mapping"] += len(waiting)
+
+    def _map_sku_summary(self, skus):
+        return self.env._("Map Amazon SKU %(skus)s", skus=skus)
 
     @staticmethod
     def _confirm_orders(orders, **context):

@@ -12,3 +12,4 @@ from . import test_ship_deadlines
 from . import test_import_taxes
 from . import test_shipments
 from . import test_stock_sync
+from . import test_daily_use

@@ -536,13 +536,85 @@ class TestImportOrders(AmazonImportCommon):
         self.env["amazon.sku.map"].create(
             {"account_id": self.account.id, "sku": "NEW-THING", "product_id": thing.id}
         )
-        order.action_amazon_retry()
+        name, order_id = order.name, order.id
+        order.message_post(body="Called the buyer about the gift wrap")
+        note = self.env["ir.attachment"].create(
+            {
+                "name": "buyer.txt",
+                "raw": b"x",
+                "res_model": "sale.order",
+                "res_id": order.id,
+            }
+        )
+        reminder = order.activity_schedule(
+            "mail.mail_activity_data_call", summary="Call the buyer back"
+        )
+        action = order.action_amazon_retry()
         retried = self.orders([ref])
+        # Completed in place: the same record, name, chatter, files and activities.
+        self.assertEqual(retried.id, order_id)
+        self.assertEqual(retried.name, name)
         self.assertEqual(retried.state, "sale")
         self.assertFalse(retried.amazon_unmapped_skus)
         self.assertEqual(retried.order_line.product_id[:1], thing)
+        self.assertFalse(retried.order_line.filtered("display_type"))
         self.assertEqual(retried.amount_total, self.amazon_total(ref))
+        self.assertTrue(retried.picking_ids)
+        self.assertIn("Called the buyer", "".join(retried.message_ids.mapped("body")))
+        self.assertTrue(note.exists())
+        self.assertEqual(retried.activity_ids, reminder)
+        self.assertEqual(action["params"]["next"]["tag"], "soft_reload")
         self.assertEqual(len(self.fake.calls_to("getOrder")), 1)
+
+    def test_retry_still_unmapped_keeps_one_activity(self):
+        ref = self.add_order(
+            items=[
+                {"sku": "NEW-THING", "qty": 1, "unit_price": "7.00"},
+                {"sku": "MUG", "qty": 1, "unit_price": "9.99"},
+            ]
+        )
+        self.import_orders()
+        order = self.orders([ref])
+        order.action_amazon_retry()
+        self.assertEqual(self.orders([ref]), order)
+        self.assertEqual(order.state, "draft")
+        self.assertEqual(len(order.activity_ids), 1)
+        self.assertEqual(len(order.order_line.filtered("display_type")), 1)
+        self.assertEqual(order.order_line.product_id, self.mug)
+
+    def test_retry_from_log_replaces_its_entry(self):
+        Log = self.env["amazon.import.log"]
+        ref = self.add_order(items=[_tee()])
+        log = Log.create(
+            {"account_id": self.account.id, "amazon_order_ref": ref, "message": "x"}
+        )
+        self.fake.inject_fault("getOrder", "status", times=10, status=503)
+        log.action_retry()
+        to_retry = Log.search(
+            [("account_id", "=", self.account.id), ("state", "=", "error")]
+        )
+        self.assertEqual(len(to_retry), 1, "one entry to retry per order")
+        self.assertEqual(to_retry.amazon_order_ref, ref)
+        self.fake.clear_faults()
+        to_retry.action_retry()
+        self.assertTrue(self.orders([ref]))
+        self.assertFalse(
+            Log.search([("account_id", "=", self.account.id), ("state", "=", "error")])
+        )
+
+    def test_retry_of_order_unknown_at_amazon_is_not_to_retry(self):
+        Log = self.env["amazon.import.log"]
+        log = Log.create(
+            {
+                "account_id": self.account.id,
+                "amazon_order_ref": "202-0000000-0000000",
+                "message": "x",
+            }
+        )
+        log.action_retry()
+        logs = Log.search([("account_id", "=", self.account.id)])
+        self.assertEqual(set(logs.mapped("state")), {"done"})
+        self.assertIn("404", logs.sorted("id")[-1].message)
 
     def test_malformed_orders_logged_others_imported(self):
         good = self.add_order(items=[_tee()])
