@@ -131,6 +131,14 @@ def parse_datetime(value):
     return parsed
 
 
+def _optional_datetime(value):
+    """``parse_datetime``, or None for a value that is not a date."""
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _money(node, order_id, currencies):
     if not node:
         return Decimal(0)
@@ -181,8 +189,11 @@ def order_header(order):
         "marketplace_id": (order.get("salesChannel") or {}).get("marketplaceId"),
         "purchase_date": parse_datetime(order.get("createdTime")),
         "last_updated": parse_datetime(order.get("lastUpdatedTime")),
-        "latest_ship_date": parse_datetime(ship_window.get("latestDateTime")),
-        "latest_delivery_date": parse_datetime(deliver_window.get("latestDateTime")),
+        # A window Amazon garbled costs the deadline, not the order.
+        "latest_ship_date": _optional_datetime(ship_window.get("latestDateTime")),
+        "latest_delivery_date": _optional_datetime(
+            deliver_window.get("latestDateTime")
+        ),
         "is_prime": "PRIME" in programs,
         "is_business": "AMAZON_BUSINESS" in programs,
         "buyer_po": buyer.get("buyerPurchaseOrderNumber"),

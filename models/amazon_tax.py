@@ -8,6 +8,9 @@ from odoo.exceptions import UserError
 
 from ..amazon import mapping
 
+# No VAT, GST or sales tax in the world is above this (Hungary's 27 % is the
+# highest VAT): a higher or negative rate comes from a broken order.
+MAX_TAX_PERCENT = Decimal(30)
 # Decimals tried, simplest first, when guessing a tax rate from Amazon's amounts.
 RATE_DECIMALS = (0, 1, 2, 3)
 
@@ -30,9 +33,19 @@ class AmazonAccount(models.Model):
         self.check_access("write")
         company = self.company_id
         Tax = self.env["account.tax"].with_company(company)
+        # The rate seen most often is the marketplace's standard rate (reduced
+        # rates are rarer); between equals, the higher one.
         seen = sorted(
-            (self.amazon_missing_taxes or {}).values(),
-            key=lambda r: (r["marketplace_id"], -Decimal(r["percent"])),
+            (
+                rate
+                for rate in (self.amazon_missing_taxes or {}).values()
+                if 0 <= Decimal(rate["percent"]) <= MAX_TAX_PERCENT
+            ),
+            key=lambda r: (
+                r["marketplace_id"],
+                -r.get("count", 1),
+                -Decimal(r["percent"]),
+            ),
         )
         base = company.account_sale_tax_id or Tax.search(
             [
@@ -157,6 +170,10 @@ class AmazonAccount(models.Model):
         """
         missing = dict(self.amazon_missing_taxes or {})
         for marketplace, percent, incl, facilitator, ref in rates:
+            if not 0 <= Decimal(percent) <= MAX_TAX_PERCENT:
+                # A rate no tax authority charges is a broken order, not a
+                # tax to create (the order's activity still names it).
+                continue
             key = f"{marketplace.id}|{percent}|{int(incl)}|{int(facilitator)}"
             if key not in missing:
                 missing[key] = {
@@ -165,7 +182,9 @@ class AmazonAccount(models.Model):
                     "price_include": incl,
                     "facilitator": facilitator,
                     "order": ref,
+                    "count": 0,
                 }
+            missing[key] = dict(missing[key], count=missing[key].get("count", 0) + 1)
         if missing != (self.amazon_missing_taxes or {}):
             self.sudo().amazon_missing_taxes = missing
 

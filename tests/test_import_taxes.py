@@ -224,6 +224,26 @@ class TestImportTaxes(AmazonImportCommon):
         self.import_orders()
         self._assert_amazon_taxes(later, fr20)
 
+    def test_absurd_rates_are_not_proposed_and_standard_is_most_seen(self):
+        """Attack review: 9900 % and -20 % rates became taxes, and the highest
+        rate seen became the marketplace's standard rate."""
+        self.account._amazon_note_missing_taxes(
+            [
+                (self.fr, "9900", True, False, "A"),
+                (self.fr, "-20", True, False, "B"),
+                (self.fr, "20", True, False, "C"),
+                (self.fr, "20", True, False, "D"),
+                (self.fr, "5.5", True, False, "E"),
+            ]
+        )
+        rates = {r["percent"] for r in self.account.amazon_missing_taxes.values()}
+        self.assertEqual(rates, {"20", "5.5"})
+        self.account.action_create_missing_taxes()
+        created = self.env["account.tax"].search([("name", "like", "Amazon FR %")])
+        self.assertEqual(sorted(created.mapped("amount")), [5.5, 20.0])
+        fiscal_position = self.fr.with_company(self.company).fiscal_position_id
+        self.assertEqual(fiscal_position.map_tax(self.vat20).amount, 20)
+
     def test_default_mix_books_rounding_only(self):
         """With taxes created as readme/USAGE.md says, the fake's default mix of
         EU orders books no adjustment above one cent."""

@@ -160,3 +160,11 @@ def test_huge_text_is_cut():
     assert len(clean["giftMessage"]) == mapping.MAX_TEXT
     assert clean["giftMessage"].endswith("…")
     assert clean["short"] == "ok"
+
+
+def test_garbled_ship_window_costs_the_deadline_not_the_order():
+    order = _public(make_order(items=[_cap()]))
+    order["fulfillment"]["shipByWindow"]["latestDateTime"] = "31/12/2026 25:99"
+    header = mapping.order_header(order)
+    assert header["latest_ship_date"] is None
+    assert header["purchase_date"]
