@@ -196,7 +196,9 @@ def setup_shop(env):
         # A database of an earlier run (--db): the shop is already set up.
         return fba
     uk = env.ref("base.uk")
-    company.country_id = uk
+    # A UK shop through and through: the fiscal country (taxes, fiscal
+    # positions) is set once, from the country the company had first.
+    company.write({"country_id": uk.id, "account_fiscal_country_id": uk.id})
     tax_group = env["account.tax.group"].create(
         {"name": "VAT", "company_id": company.id, "country_id": uk.id}
     )
@@ -302,6 +304,8 @@ def create_channel(env, fake, app, seller_id, name, fba):
             "fba_warehouse_id": fba.id,
             "sku_concat_labels": "Colour,Size",
             "email_errors_to": "ops@example.com",
+            # The activities and reminders go to a person who logs in.
+            "user_id": env.ref("base.user_admin").id,
         }
     )
     setup_taxes(account, marketplaces)
