@@ -47,7 +47,10 @@ class AmazonAuthorizeController(http.Controller):
             account._amazon_authorize_with_code(spapi_oauth_code, selling_partner_id)
         except UserError as exc:
             return self._result_page(exc.args[0], account=account, status=400)
-        return request.redirect(f"/odoo/amazon.account/{account.id}")
+        # Through the channels' action: the form opens with its breadcrumb.
+        return request.redirect(
+            f"/odoo/action-sale_amazon_spapi.action_amazon_account/{account.id}"
+        )
 
     def _result_page(self, message, account=None, status=400):
         response = request.render(

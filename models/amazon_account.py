@@ -322,7 +322,23 @@ class AmazonAccount(models.Model):
     refresh_token_expires_on = fields.Date(
         compute="_compute_refresh_token_expires_on", store=True
     )
-    client_secret_rotated_on = fields.Date(copy=False, tracking=True)
+    client_secret_rotated_on = fields.Date(
+        copy=False,
+        tracking=True,
+        help="Set to today when a new client secret is entered; it starts the "
+        "secret's 180 days and their reminders.",
+    )
+    client_secret_rotation_requested_on = fields.Date(
+        string="Rotation Requested On",
+        copy=False,
+        readonly=True,
+        help="Amazon was asked to rotate the client secret on that day: the new "
+        "secret must be entered within the 7 days the current one keeps working.",
+    )
+    client_secret_rotation_deadline = fields.Date(
+        string="Enter the New Secret By",
+        compute="_compute_client_secret_rotation_deadline",
+    )
     client_secret_expires_on = fields.Date(
         compute="_compute_client_secret_expires_on", store=True
     )
@@ -394,6 +410,15 @@ class AmazonAccount(models.Model):
             account.refresh_token_expires_on = (
                 authorized_on
                 and authorized_on + timedelta(days=const.REFRESH_TOKEN_VALIDITY_DAYS)
+            )
+
+    @api.depends("client_secret_rotation_requested_on")
+    def _compute_client_secret_rotation_deadline(self):
+        overlap = timedelta(days=const.CLIENT_SECRET_OVERLAP_DAYS)
+        for account in self:
+            requested_on = account.client_secret_rotation_requested_on
+            account.client_secret_rotation_deadline = (
+                requested_on and requested_on + overlap
             )
 
     @api.depends("client_secret_rotated_on")
@@ -597,8 +622,20 @@ class AmazonAccount(models.Model):
 
     # === CRUD METHODS === #
 
+    @api.model
+    def _amazon_track_secret(self, vals):
+        """A new client secret starts its 180 days today, unless its date is
+        given; it ends a pending rotation."""
+        if "lwa_client_secret" not in vals:
+            return vals
+        vals = dict(vals, client_secret_rotation_requested_on=False)
+        if vals["lwa_client_secret"] and "client_secret_rotated_on" not in vals:
+            vals["client_secret_rotated_on"] = fields.Date.context_today(self)
+        return vals
+
     @api.model_create_multi
     def create(self, vals_list):
+        vals_list = [self._amazon_track_secret(vals) for vals in vals_list]
         accounts = super().create(vals_list)
         # Odoo checks field groups on write, not on create: without this, a
         # channel manager could create a channel (or pass default_* context
@@ -796,8 +833,53 @@ class AmazonAccount(models.Model):
     # (renewal) gives new keys, so nothing is sent twice for the same deadline.
     credentials_reminders_sent = fields.Char(copy=False, readonly=True)
 
+    status_banner = fields.Selection(
+        selection=[
+            ("missing", "Not authorised"),
+            ("expired", "Credentials expired"),
+            ("failed", "Connection failed"),
+            ("untested", "Never tested"),
+            ("rotation", "Rotation pending"),
+            ("expiring", "Credentials expiring"),
+            ("import", "Import failing"),
+        ],
+        compute="_compute_status_banner",
+        help="What the channel needs first; the form shows it with the button that "
+        "fixes it.",
+    )
+
     @api.depends(
-        "refresh_token_expires_on", "client_secret_expires_on", "connection_state"
+        "lwa_refresh_token",
+        "credentials_status",
+        "connection_state",
+        "client_secret_rotation_requested_on",
+        "import_incident",
+    )
+    def _compute_status_banner(self):
+        for account in self:
+            # One thing at a time, the one that blocks the others first. A
+            # channel never authorised may have an expiring secret already.
+            if not account.sudo().lwa_refresh_token:
+                banner = "missing"
+            elif account.credentials_status == "expired":
+                banner = "expired"
+            elif account.connection_state in ("failed", "untested"):
+                banner = account.connection_state
+            elif account.client_secret_rotation_requested_on:
+                banner = "rotation"
+            elif account.credentials_status == "expiring":
+                banner = "expiring"
+            elif account.import_incident:
+                banner = "import"
+            else:
+                banner = False
+            account.status_banner = banner
+
+    @api.depends(
+        "refresh_token_expires_on",
+        "client_secret_expires_on",
+        "connection_state",
+        "lwa_refresh_token",
     )
     def _compute_credentials_status(self):
         today = fields.Date.today()
@@ -960,6 +1042,7 @@ class AmazonAccount(models.Model):
         return False
 
     def write(self, vals):
+        vals = self._amazon_track_secret(vals)
         renewed = [
             credential
             for credential, date_field in const.CREDENTIAL_DATE_FIELDS.items()

@@ -90,7 +90,8 @@ class TestAuthorizeCallback(HttpCase):
         self.assertEqual(response.status_code, 303)
         self.assertTrue(
             response.headers["Location"].endswith(
-                f"/odoo/amazon.account/{self.account.id}"
+                "/odoo/action-sale_amazon_spapi.action_amazon_account/"
+                f"{self.account.id}"
             )
         )
         account = self.account.sudo()
@@ -235,7 +236,10 @@ class TestAuthorizeCallback(HttpCase):
         self.assertTrue(back.startswith(self.account._get_amazon_redirect_uri() + "?"))
         self.assertEqual(response.status_code, 200)
         self.assertTrue(
-            response.url.endswith(f"/odoo/amazon.account/{self.account.id}")
+            response.url.endswith(
+                "/odoo/action-sale_amazon_spapi.action_amazon_account/"
+                f"{self.account.id}"
+            )
         )
         self.assertEqual([c.status for c in self.fake.calls_to("consent")], [302])
         code = parse_qs(urlsplit(back).query)["spapi_oauth_code"][0]

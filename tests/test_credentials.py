@@ -339,6 +339,8 @@ class TestCredentialsRotation(FakeAmazonChannel):
             {
                 "lwa_client_id": self.app.client_id,
                 "lwa_client_secret": self.app.client_secret,
+                # A channel set up without the date: a rotation sets it.
+                "client_secret_rotated_on": False,
                 "application_id": self.app.application_id,
             }
         )
@@ -448,7 +450,9 @@ class TestCredentialsRotation(FakeAmazonChannel):
         self.fake.advance(past_overlap)
         # The fake serves the whole class: give the other tests their time back.
         self.addCleanup(self.fake.advance, -past_overlap)
-        self.account.lwa_client_secret = new_secret.value
+        self.account.write(
+            {"lwa_client_secret": new_secret.value, "client_secret_rotated_on": False}
+        )
         wizard.new_client_secret = self.old_secret
         with self.assertRaisesRegex(UserError, "current one is kept"):
             wizard.action_validate()
@@ -470,6 +474,54 @@ class TestCredentialsRotation(FakeAmazonChannel):
         wizard.action_validate()
         self.assertEqual(self.account.lwa_client_secret, rotation["new_secret"])
         self.assertEqual(self.account.client_secret_rotated_on, date.today())
+
+    def test_rotation_request_pending_until_new_secret(self):
+        # The fake serves the whole class: its record of rotations must not
+        # outlive this test.
+        self.addCleanup(self.fake.rotations.clear)
+        self.wizard("api").action_request_rotation()
+        deadline = date.today() + timedelta(days=const.CLIENT_SECRET_OVERLAP_DAYS)
+        self.assertEqual(self.account.client_secret_rotation_requested_on, date.today())
+        self.assertEqual(self.account.client_secret_rotation_deadline, deadline)
+        activity = self.account.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertEqual(activity.date_deadline, deadline)
+        # Opened again, the wizard asks for the new secret, not for a rotation.
+        wizard = self.env["amazon.rotate.secret.wizard"].browse(
+            self.account.action_open_rotate_secret_wizard()["res_id"]
+        )
+        self.assertTrue(wizard.rotation_requested)
+        self.assertEqual(wizard.method, "api")
+        self.assertEqual(wizard.rotation_deadline, deadline)
+        wizard.new_client_secret = self.fake.rotations[0]["new_secret"]
+        wizard.action_validate()
+        self.assertFalse(self.account.client_secret_rotation_requested_on)
+        self.assertFalse(self.account.activity_ids)
+        self.assertEqual(len(self.fake.rotations), 1)
+
+    def test_typed_secret_starts_its_clock(self):
+        self.account.lwa_client_secret = "amzn1.oa2-cs.v1.typedbyhand"
+        self.assertEqual(self.account.client_secret_rotated_on, date.today())
+        self.assertEqual(
+            self.account.client_secret_expires_on, date.today() + timedelta(days=180)
+        )
+        given = date.today() - timedelta(days=30)
+        self.account.write(
+            {
+                "lwa_client_secret": "amzn1.oa2-cs.v1.anotherone",
+                "client_secret_rotated_on": given,
+            }
+        )
+        self.assertEqual(self.account.client_secret_rotated_on, given)
+        channel = self.env["amazon.account"].create(
+            {
+                "name": "Pasted",
+                "seller_central_domain": "UK",
+                "lwa_client_secret": "amzn1.oa2-cs.v1.pastedatcreation",
+            }
+        )
+        self.assertEqual(channel.client_secret_rotated_on, date.today())
+        self.assertEqual(channel.credentials_status, "missing")
 
     def test_rotation_request_refused(self):
         self.app.rotation_enrolled = False

@@ -1,11 +1,14 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
 import ast
+from datetime import date, timedelta
 
 from lxml import etree
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.misc import file_path
+
+from .common import AmazonCommon
 
 
 def _arch(env, xmlid):
@@ -24,3 +27,57 @@ class TestDailyUseViews(TransactionCase):
             options = ast.literal_eval(field.get("options") or "{}")
             mode = options.get("mode", "qweb")
             self.assertTrue(file_path(f"web/static/lib/ace/mode-{mode}.js"))
+
+
+@tagged("post_install", "-at_install")
+class TestDailyUseChannel(AmazonCommon):
+    def test_one_banner_for_what_the_channel_needs_first(self):
+        account = self.account
+        self.assertEqual(account.status_banner, "untested")
+        account.write({"connection_state": "ok"})
+        self.assertFalse(account.status_banner)
+        account.import_incident = "failing"
+        self.assertEqual(account.status_banner, "import")
+        account.client_secret_rotated_on = date.today() - timedelta(days=170)
+        self.assertEqual(account.status_banner, "expiring")
+        account.client_secret_rotation_requested_on = date.today()
+        self.assertEqual(account.status_banner, "rotation")
+        account.write({"connection_state": "failed"})
+        self.assertEqual(account.status_banner, "failed")
+        account.write({"lwa_refresh_token": False, "connection_state": "ok"})
+        self.assertEqual(account.status_banner, "missing")
+
+    def test_banners_and_buttons_follow_the_status(self):
+        arch = _arch(self.env, "sale_amazon_spapi.amazon_account_view_form")
+        banners = {
+            div.get("name"): div
+            for div in arch.iter("div")
+            if "alert" in (div.get("class") or "")
+        }
+        fixes = {
+            "not_authorised": "action_open_authorize_wizard",
+            "credentials_expired": "action_open_authorize_wizard",
+            "connection_failed": "action_test_connection",
+            "never_tested": "action_test_connection",
+            "rotation_pending": "action_open_rotate_secret_wizard",
+            "credentials_expiring": "action_open_rotate_secret_wizard",
+            "import_incident": "action_view_import_logs",
+        }
+        for name, method in fixes.items():
+            banner = banners[name]
+            self.assertIn("status_banner", banner.get("invisible"))
+            self.assertIn(method, [b.get("name") for b in banner.iter("button")])
+        header = arch.find("header")
+        for button in header.iter("button"):
+            if button.get("name") == "action_import_orders":
+                self.assertIn("'missing'", button.get("invisible"))
+
+    def test_banner_titles_keep_their_space(self):
+        # The form compiler drops the whitespace between a title and the
+        # message field that follows it ("…test failed.No seller…").
+        arch = _arch(self.env, "sale_amazon_spapi.amazon_account_view_form")
+        for div in arch.iter("div"):
+            if "alert" not in (div.get("class") or ""):
+                continue
+            for strong in div.iter("strong"):
+                self.assertIn("me-1", strong.get("class") or "", div.get("name"))

@@ -1,6 +1,6 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_date
 
@@ -20,7 +20,14 @@ class AmazonRotateSecretWizard(models.TransientModel):
         required=True,
         default="console",
     )
-    rotation_requested = fields.Boolean(readonly=True)
+    # Amazon was asked already (here or in an earlier wizard): what is left is
+    # entering the new secret, not asking again.
+    rotation_requested = fields.Boolean(
+        compute="_compute_rotation_requested", store=True
+    )
+    rotation_deadline = fields.Date(
+        related="account_id.client_secret_rotation_deadline", string="Enter It By"
+    )
     new_client_secret = fields.Char(
         string="New Client Secret",
         groups="base.group_system",
@@ -28,6 +35,22 @@ class AmazonRotateSecretWizard(models.TransientModel):
         "Console or from the notification Amazon sent to the application's SQS "
         "queue.",
     )
+
+    @api.depends("account_id.client_secret_rotation_requested_on")
+    def _compute_rotation_requested(self):
+        for wizard in self:
+            wizard.rotation_requested = bool(
+                wizard.account_id.client_secret_rotation_requested_on
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if "method" not in vals and vals.get("account_id"):
+                account = self.env["amazon.account"].browse(vals["account_id"])
+                if account.client_secret_rotation_requested_on:
+                    vals["method"] = "api"
+        return super().create(vals_list)
 
     def _reopen(self):
         return {
@@ -52,7 +75,18 @@ class AmazonRotateSecretWizard(models.TransientModel):
                     reason=account._amazon_error_message(error),
                 )
             ) from None
-        self.rotation_requested = True
+        today = fields.Date.context_today(self)
+        account.sudo().client_secret_rotation_requested_on = today
+        deadline = account.client_secret_rotation_deadline
+        account.sudo().activity_schedule(
+            "sale_amazon_spapi.mail_activity_type_amazon_client_secret",
+            date_deadline=deadline,
+            summary=self.env._(
+                "Enter the new Amazon client secret by %(date)s",
+                date=format_date(self.env, deadline),
+            ),
+            user_id=account.user_id.id or self.env.uid,
+        )
         account.message_post(
             body=self.env._(
                 "%(user)s asked Amazon to rotate the LWA client secret. Amazon "
