@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from lxml import etree
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools.misc import file_path
 
 from .common import AmazonCommon
@@ -71,6 +71,40 @@ class TestDailyUseChannel(AmazonCommon):
         for button in header.iter("button"):
             if button.get("name") == "action_import_orders":
                 self.assertIn("'missing'", button.get("invisible"))
+
+    def test_amazon_orders_menu_for_salesmen(self):
+        menu = self.env.ref("sale_amazon_spapi.menu_amazon_orders")
+        self.assertEqual(menu.parent_id, self.env.ref("sale.sale_order_menu"))
+        salesman = new_test_user(
+            self.env, "amz_orders_salesman", groups="sales_team.group_sale_salesman"
+        )
+        visible = self.env["ir.ui.menu"].with_user(salesman)._visible_menu_ids()
+        self.assertIn(menu.id, visible)
+        action = self.env.ref("sale_amazon_spapi.action_amazon_orders")
+        self.assertIn("amazon_account_id", action.domain)
+        arch = _arch(self.env, "sale_amazon_spapi.sale_order_view_list_amazon")
+        columns = [field.get("name") for field in arch.iter("field")]
+        for name in (
+            "amazon_order_ref",
+            "amazon_account_id",
+            "amazon_marketplace_id",
+            "amazon_status",
+            "amazon_fulfilled_by",
+            "amazon_purchase_date",
+            "amount_total",
+            "currency_id",
+        ):
+            self.assertIn(name, columns)
+        # What the salesman's list reads, grouped as the search view offers.
+        Order = self.env["sale.order"].with_user(salesman)
+        Order.web_search_read(
+            [("amazon_account_id", "!=", False)], {name: {} for name in columns}
+        )
+        for group_by in ("amazon_account_id", "amazon_marketplace_id", "amazon_status"):
+            Order.read_group([], ["amount_total:sum"], [group_by])
+        search = self.env["sale.order"].get_views([(False, "search")])["views"]
+        for name in ("group_amazon_channel", "group_amazon_marketplace"):
+            self.assertIn(name, search["search"]["arch"])
 
     def test_banner_titles_keep_their_space(self):
         # The form compiler drops the whitespace between a title and the
