@@ -19,6 +19,9 @@ MAX_MESSAGES = 25000
 DEFAULT_PRODUCT_TYPE = "PRODUCT"
 # fulfillment_channel_code of the seller's own (merchant) fulfilment.
 MERCHANT_CHANNEL = "DEFAULT"
+# Quantities are capped both ways: far beyond any real stock, within the
+# 32-bit integers the database stores them in (a sum of three still fits).
+MAX_QUANTITY = 500_000_000
 
 
 def quantity_value(quantity):
@@ -26,7 +29,7 @@ def quantity_value(quantity):
     return [
         {
             "fulfillment_channel_code": MERCHANT_CHANNEL,
-            "quantity": max(0, int(quantity)),
+            "quantity": min(max(0, int(quantity)), MAX_QUANTITY),
         }
     ]
 

@@ -9,7 +9,7 @@ link checks as a customisation file: the library would PUT it anywhere, and
 without a timeout.  No Odoo import.
 """
 
-import gzip
+import zlib
 from dataclasses import dataclass, field
 
 import httpx
@@ -31,6 +31,9 @@ FEED_DOCUMENT_HOSTS = ("amazonaws.com",)
 MAX_REPORT_BYTES = 50 * 1024 * 1024
 # getInventorySummaries returns up to 50 summaries per page.
 SUMMARY_PAGE_SIZE = 50
+# 50,000 SKUs per marketplace: a nextToken that changes on every page (a bug
+# or a hostile endpoint) must not keep the read going forever.
+MAX_SUMMARY_PAGES = 1000
 TERMINAL_FEED_STATUSES = ("DONE", "CANCELLED", "FATAL")
 
 
@@ -105,15 +108,59 @@ def _transfer(client, method, url, content=None, headers=None):
     try:
         link = httpx.URL(url)
         links.check(link, config, client.resolver)
-        response = http.request(
+        with http.stream(
             method, link, content=content, headers=headers, follow_redirects=False
-        )
+        ) as response:
+            _check_status(response)
+            return _read_capped(response)
     except httpx.InvalidURL:
         raise AmazonError(
             "feed_document", params={"detail": "the link is not a valid address"}
         ) from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc) from None
+
+
+def _too_large():
+    return AmazonError("feed_document", params={"detail": "the file is too large"})
+
+
+def _read_capped(response):
+    """The body, read no further than MAX_REPORT_BYTES."""
+    try:
+        announced = int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        announced = 0
+    if announced > MAX_REPORT_BYTES:
+        raise _too_large()
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_REPORT_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _gunzip(content):
+    """Decompressed ``content``, never more than MAX_REPORT_BYTES of it."""
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        data = decompressor.decompress(content, MAX_REPORT_BYTES + 1)
+    except zlib.error:
+        data = None
+    if data is not None and (
+        len(data) > MAX_REPORT_BYTES or decompressor.unconsumed_tail
+    ):
+        raise _too_large()
+    if data is None or not decompressor.eof:
+        raise AmazonError(
+            "feed_document", params={"detail": "the report is not valid gzip"}
+        )
+    return data
+
+
+def _check_status(response):
     request_id = _request_id(response.headers)
     if response.status_code >= 500 or response.status_code == 429:
         raise AmazonError(
@@ -130,9 +177,6 @@ def _transfer(client, method, url, content=None, headers=None):
             request_id=request_id,
             status=response.status_code,
         )
-    if len(response.content) > MAX_REPORT_BYTES:
-        raise AmazonError("feed_document", params={"detail": "the file is too large"})
-    return response.content
 
 
 def _payload(api):
@@ -221,12 +265,7 @@ def get_feed_report(client, document_id):
     url = _required(info, "url", api, "getFeedDocument")
     content = client._call(None, None, lambda: _transfer(client, "GET", url))
     if info.get("compressionAlgorithm") == "GZIP":
-        try:
-            content = gzip.decompress(content)
-        except (OSError, EOFError):
-            raise AmazonError(
-                "feed_document", params={"detail": "the report is not valid gzip"}
-            ) from None
+        content = _gunzip(content)
     return content
 
 
@@ -288,8 +327,8 @@ def patch_quantity(
 
 def _as_int(value):
     try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError):
+        return min(max(0, int(value or 0)), feeds.MAX_QUANTITY)
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 
@@ -302,13 +341,16 @@ def parse_summary(summary):
     unfulfillable = (details.get("unfulfillableQuantity") or {}).get(
         "totalUnfulfillableQuantity"
     )
-    inbound = sum(
-        _as_int(details.get(key))
-        for key in (
-            "inboundWorkingQuantity",
-            "inboundShippedQuantity",
-            "inboundReceivingQuantity",
-        )
+    inbound = min(
+        sum(
+            _as_int(details.get(key))
+            for key in (
+                "inboundWorkingQuantity",
+                "inboundShippedQuantity",
+                "inboundReceivingQuantity",
+            )
+        ),
+        feeds.MAX_QUANTITY,
     )
     return FbaStock(
         sku=str(summary["sellerSku"]),
@@ -359,7 +401,7 @@ def inventory_summaries(client, marketplace_id, next_token=None):
 def iter_inventory_summaries(client, marketplace_id):
     """Pages of getInventorySummaries, following nextToken."""
     token, seen = None, set()
-    while True:
+    for _page in range(MAX_SUMMARY_PAGES):
         page = inventory_summaries(client, marketplace_id, token)
         yield page
         if not page.next_token:
@@ -372,6 +414,13 @@ def iter_inventory_summaries(client, marketplace_id):
             )
         seen.add(page.next_token)
         token = page.next_token
+    raise AmazonError(
+        "unexpected",
+        params={
+            "detail": f"getInventorySummaries still pages after {MAX_SUMMARY_PAGES} "
+            f"pages of {marketplace_id}"
+        },
+    )
 
 
 def fba_stock(client, marketplace_ids):

@@ -1,6 +1,7 @@
 """Stock both ways in the access layer: the listings feed, patches and FBA
 summaries, against the fake Amazon (contract-checked) and as pure functions."""
 
+import gzip
 import json
 
 import pytest
@@ -121,3 +122,53 @@ def test_feed_document_links_are_checked(fake_app, client):
     with pytest.raises(AmazonError) as caught:
         inventory._transfer(client, "PUT", "https://evil.example/doc", b"{}")
     assert caught.value.code == "download_not_allowed"
+
+
+def test_fba_read_stops_on_a_token_that_never_ends(monkeypatch):
+    calls = []
+
+    def endless(client, marketplace_id, next_token=None):
+        calls.append(next_token)
+        if len(calls) > 50:
+            raise RuntimeError("the read would never end")
+        return inventory.SummariesPage(marketplace_id, [], f"token-{len(calls)}")
+
+    monkeypatch.setattr(inventory, "inventory_summaries", endless)
+    monkeypatch.setattr(inventory, "MAX_SUMMARY_PAGES", 5)
+    with pytest.raises(AmazonError) as caught:
+        inventory.fba_stock(None, [UK])
+    assert caught.value.code == "unexpected"
+    assert len(calls) == 5
+
+
+class _EndlessResponse:
+    """A download whose body never ends, counting what was read of it."""
+
+    headers = {}
+
+    def __init__(self):
+        self.read = 0
+
+    def iter_bytes(self):
+        while self.read < 10**9:
+            self.read += 1024
+            yield b"0" * 1024
+
+
+def test_feed_report_download_and_gzip_are_capped(monkeypatch):
+    monkeypatch.setattr(inventory, "MAX_REPORT_BYTES", 64 * 1024)
+    response = _EndlessResponse()
+    with pytest.raises(AmazonError) as caught:
+        inventory._read_capped(response)
+    assert caught.value.code == "feed_document"
+    assert response.read <= 65 * 1024, "stopped at the cap, not at the end"
+    bomb = gzip.compress(b"0" * (10 * 1024 * 1024))
+    with pytest.raises(AmazonError) as caught:
+        inventory._gunzip(bomb)
+    assert "too large" in str(caught.value.params)
+    report = json.dumps({"issues": []}).encode()
+    assert inventory._gunzip(gzip.compress(report)) == report
+    with pytest.raises(AmazonError):
+        inventory._gunzip(b"not gzip")
+    with pytest.raises(AmazonError):
+        inventory._gunzip(gzip.compress(report)[:-12])
