@@ -3,16 +3,47 @@
 import logging
 import math
 from collections import defaultdict
+from datetime import timedelta
 
 from psycopg2.extras import execute_values
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 from .. import const
-from ..amazon import AmazonError, feeds, inventory
+from ..amazon import AmazonError, feeds, inventory, redact
 
 _logger = logging.getLogger(__name__)
+
+
+def _one_line(error):
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"[:500]
+
+
+class AmazonSkuMap(models.Model):
+    _inherit = "amazon.sku.map"
+
+    stock_changed_at = fields.Datetime(
+        string="Quantity Changed On",
+        copy=False,
+        readonly=True,
+        help="Last time a stock move made this offer's quantity to send.",
+    )
+
+    def _stock_mark_changed(self):
+        self.write({"stock_changed": True, "stock_changed_at": fields.Datetime.now()})
+
+    def _stock_clear_changed(self, since):
+        """Unmark the offers whose last change is older than ``since``.
+
+        A change stamped at or after the start of a send may not be in the
+        quantities that send computed: it stays for the next one. Stamps have
+        whole seconds, hence the strict comparison.
+        """
+        self.filtered(
+            lambda offer: not offer.stock_changed_at or offer.stock_changed_at < since
+        ).stock_changed = False
 
 
 class AmazonAccount(models.Model):
@@ -58,16 +89,50 @@ class AmazonAccount(models.Model):
     )
     stock_feed_ids = fields.One2many("amazon.stock.feed", "account_id")
 
+    # Amazon processes a feed in minutes; one still queued after this many
+    # hours is given up and its quantities sent again, not waited for forever.
+    _stock_feed_max_hours = 6
+
+    # === CONSTRAINTS === #
+
+    @api.constrains("fba_warehouse_id", "stock_warehouse_id")
+    def _check_stock_warehouses(self):
+        for account in self:
+            if (
+                account.fba_warehouse_id
+                and account.fba_warehouse_id == account.stock_warehouse_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Channel %(channel)s: the FBA warehouse cannot be the "
+                        "shipping warehouse. The FBA warehouse's stock is set to "
+                        "what Amazon holds, which would overwrite your own stock.",
+                        channel=account.name,
+                    )
+                )
+
     # === ACTIONS === #
 
     def action_send_all_quantities(self):
         self.ensure_one()
+        # A user who may not change the channel must not reach Amazon on its
+        # behalf: refused before any call.
+        self.check_access("write")
+        if not self.stock_sync:
+            raise UserError(
+                self.env._(
+                    "Channel %(channel)s does not send quantities to Amazon: "
+                    'turn on "Send Quantities" first.',
+                    channel=self.name,
+                )
+            )
         self._stock_check_access()
         result = self._stock_send(send_all=True)
         return self._stock_notification(result)
 
     def action_sync_fba_stock(self):
         self.ensure_one()
+        self.check_access("write")
         self._stock_check_access()
         result = self._fba_sync()
         return self._stock_notification(result)
@@ -104,12 +169,7 @@ class AmazonAccount(models.Model):
         for account in self.search([("enabled", "=", True), ("stock_sync", "=", True)]):
             if account._get_import_blocker():
                 continue
-            try:
-                account._stock_send()
-            except AmazonError as error:
-                account.stock_sync_message = account._amazon_error_message(error)
-            if commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            account._stock_run_guarded("_stock_send", commit)
 
     @api.model
     def _cron_fba_stock_sync(self):
@@ -124,12 +184,28 @@ class AmazonAccount(models.Model):
         for account in accounts:
             if account._get_import_blocker():
                 continue
-            try:
-                account._fba_sync()
-            except AmazonError as error:
-                account.stock_sync_message = account._amazon_error_message(error)
-            if commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            account._stock_run_guarded("_fba_sync", commit)
+
+    def _stock_run_guarded(self, method, commit):
+        """Run ``method`` of this channel; whatever it raises, the next
+        channel still runs. An Amazon error keeps the work done before it
+        (feeds already submitted must stay recorded); anything else undoes
+        this channel's work."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                try:
+                    getattr(self, method)()
+                except AmazonError as error:
+                    self.stock_sync_message = self._amazon_error_message(error)
+        except Exception as error:
+            _logger.exception("Amazon stock sync of channel %s failed", self.id)
+            self.stock_sync_message = self.env._(
+                "The stock sync stopped on an unexpected error: %(error)s",
+                error=redact(_one_line(error)),
+            )
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     # === OUT: MERCHANT QUANTITIES === #
 
@@ -156,7 +232,8 @@ class AmazonAccount(models.Model):
             ["quantity:sum", "reserved_quantity:sum"],
         )
         return {
-            product.id: quantity - reserved for product, quantity, reserved in groups
+            product.id: min(quantity - reserved, feeds.MAX_QUANTITY)
+            for product, quantity, reserved in groups
         }
 
     def _stock_quantities(self, offers):
@@ -230,6 +307,7 @@ class AmazonAccount(models.Model):
         if self.stock_feed_ids.filtered(lambda feed: feed.state == "sent"):
             return self.env._("Amazon is still processing the previous feed.")
         self._stock_register_offers()
+        started = fields.Datetime.now()
         offers = self._stock_offers_to_send(send_all)
         quantities = self._stock_quantities(offers)
         if not send_all:
@@ -240,14 +318,14 @@ class AmazonAccount(models.Model):
                     and offer.last_quantity_sent == quantities[offer]
                 )
             )
-            unchanged.stock_changed = False
+            unchanged._stock_clear_changed(started)
             offers -= unchanged
         self.last_stock_sync = fields.Datetime.now()
         if not offers:
             return self.env._("No quantity to send.")
         lines = [[offer.sku, quantities[offer]] for offer in offers]
         if len(lines) <= const.STOCK_PATCH_MAX:
-            return self._stock_patch(offers, lines)
+            return self._stock_patch(offers, lines, started)
         client = self._get_amazon_client()
         marketplaces = list(self._get_amazon_config().marketplace_ids)
         with client:
@@ -265,13 +343,14 @@ class AmazonAccount(models.Model):
                     }
                 )
                 sent = offers.filtered(lambda o, c=chunk: o.sku in {s for s, _q in c})
-                sent.write({"stock_changed": False, "stock_state": "sent"})
+                sent.stock_state = "sent"
+                sent._stock_clear_changed(started)
         self.stock_sync_message = False
         return self.env._(
             "%(count)s quantities sent to Amazon in a feed.", count=len(lines)
         )
 
-    def _stock_patch(self, offers, lines):
+    def _stock_patch(self, offers, lines, started):
         """patchListingsItem for a handful of SKUs: no feed to wait for."""
         marketplaces = list(self._get_amazon_config().marketplace_ids)
         accepted, errors = {}, {}
@@ -284,7 +363,7 @@ class AmazonAccount(models.Model):
                     accepted[sku] = quantity
                 else:
                     errors[sku] = message
-        offers.stock_changed = False
+        offers._stock_clear_changed(started)
         self._stock_apply_result(offers, accepted, errors)
         return self.env._(
             "%(ok)s quantities sent to Amazon, %(ko)s refused.",
@@ -298,17 +377,30 @@ class AmazonAccount(models.Model):
         pending = self.stock_feed_ids.filtered(lambda feed: feed.state == "sent")
         if not pending:
             return
+        stuck_before = fields.Datetime.now() - timedelta(
+            hours=self._stock_feed_max_hours
+        )
         with self._get_amazon_client() as client:
             for feed in pending.sorted("id"):
-                status = inventory.get_feed(client, feed.feed_ref)
-                if not status.done:
+                try:
+                    status = inventory.get_feed(client, feed.feed_ref)
+                except AmazonError as error:
+                    # A feed Amazon does not know would block every send.
+                    if error.retryable:
+                        raise
+                    self._stock_feed_failed(feed, error)
                     continue
-                offers = self.env["amazon.sku.map"].search(
-                    [
-                        ("account_id", "=", self.id),
-                        ("sku", "in", [sku for sku, _qty in feed.lines]),
-                    ]
-                )
+                if not status.done:
+                    if feed.create_date < stuck_before:
+                        self._stock_feed_failed(
+                            feed,
+                            AmazonError(
+                                "feed_failed",
+                                params={"feed": feed.feed_ref, "status": status.status},
+                            ),
+                        )
+                    continue
+                offers = self._stock_feed_offers(feed)
                 try:
                     result = inventory.feed_result(
                         client, status, feed._skus_by_message_id()
@@ -316,12 +408,7 @@ class AmazonAccount(models.Model):
                 except AmazonError as error:
                     if error.retryable:
                         raise
-                    feed.write(
-                        {"state": "error", "message": self._amazon_error_message(error)}
-                    )
-                    # Nothing is known to have arrived: send these again.
-                    offers.write({"stock_changed": True, "stock_state": False})
-                    self._log_import_error(error)
+                    self._stock_feed_failed(feed, error)
                     continue
                 quantities = dict(map(tuple, feed.lines))
                 accepted = {sku: quantities[sku] for sku in result.accepted}
@@ -331,6 +418,22 @@ class AmazonAccount(models.Model):
                         errors.setdefault(sku, text)
                 self._stock_apply_result(offers, accepted, errors)
                 feed.write({"state": "done", "error_count": len(errors)})
+
+    def _stock_feed_offers(self, feed):
+        return self.env["amazon.sku.map"].search(
+            [
+                ("account_id", "=", self.id),
+                ("sku", "in", [sku for sku, _qty in feed.lines]),
+            ]
+        )
+
+    def _stock_feed_failed(self, feed, error):
+        feed.write({"state": "error", "message": self._amazon_error_message(error)})
+        # Nothing is known to have arrived: send these again.
+        offers = self._stock_feed_offers(feed)
+        offers.stock_state = False
+        offers._stock_mark_changed()
+        self._log_import_error(error)
 
     def _stock_apply_result(self, offers, accepted, errors):
         """Record Amazon's verdict on the offers: one write per distinct value."""
@@ -461,7 +564,9 @@ class AmazonAccount(models.Model):
             )
             for sku, offer in offers.items()
         ]
-        # An offer Amazon reports stock for is fulfilled by Amazon.
+        # An offer Amazon holds units of is fulfilled by Amazon. Amazon also
+        # lists SKUs it held once, with nothing left: a merchant offer that
+        # was FBA in the past stays merchant.
         execute_values(
             self.env.cr._obj,
             """
@@ -469,7 +574,11 @@ class AmazonAccount(models.Model):
                SET fba_fulfillable = v.fulfillable,
                    fba_reserved = v.reserved,
                    fba_inbound = v.inbound,
-                   fulfillment_channel = 'amazon',
+                   fulfillment_channel = CASE
+                       WHEN v.fulfillable + v.reserved + v.inbound > 0
+                       THEN 'amazon'
+                       ELSE m.fulfillment_channel
+                   END,
                    fba_synced_on = NOW() AT TIME ZONE 'UTC'
               FROM (VALUES %s) AS v(id, fulfillable, reserved, inbound)
              WHERE m.id = v.id
@@ -494,8 +603,15 @@ class AmazonAccount(models.Model):
         """One inventory adjustment of the FBA warehouse; returns products moved."""
         location = self.fba_warehouse_id.lot_stock_id
         # An Amazon administrator need not be an inventory manager: the
-        # adjustment is the channel's, not the clicking user's.
-        Quant = self.env["stock.quant"].sudo().with_context(inventory_mode=True)
+        # adjustment is the channel's, not the clicking user's. sudo() alone
+        # keeps the user, and stock.quant only honours inventory_mode for stock
+        # users: for anyone else create() would add the quantity, not set it.
+        Quant = (
+            self.env["stock.quant"]
+            .with_user(SUPERUSER_ID)
+            .with_company(self.company_id)
+            .with_context(inventory_mode=True)
+        )
         products = self.env["product.product"].concat(*by_product)
         storable = products.filtered("is_storable")
         on_hand = {

@@ -14,15 +14,16 @@ class StockMove(models.Model):
         moves = super()._action_done(cancel_backorder=cancel_backorder)
         # The free quantity of these products changed: their merchant offers
         # go out with the next stock sync. One search and one write for all.
+        # Offers already marked are stamped again: a send running now clears
+        # only the marks older than its start, so this change is not lost.
         products = moves.filtered(lambda move: move.state == "done").product_id
         if products:
             self.env["amazon.sku.map"].sudo().search(
                 [
                     ("product_id", "in", products.ids),
                     ("fulfillment_channel", "=", "merchant"),
-                    ("stock_changed", "=", False),
                 ]
-            ).stock_changed = True
+            )._stock_mark_changed()
         return moves
 
     def _should_assign_at_confirm(self):

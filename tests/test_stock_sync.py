@@ -1,9 +1,13 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
-from odoo import Command
-from odoo.tests import tagged
+from unittest.mock import patch
 
-from odoo.addons.sale_amazon_spapi.amazon import AmazonError
+from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.sale_amazon_spapi.amazon import AmazonError, feeds
 
 from .common import AmazonImportCommon
 
@@ -194,3 +198,125 @@ class TestStockSync(AmazonImportCommon):
         self.assertEqual(order.picking_ids.state, "done")
         self.assertFalse(order.activity_ids, "no shortage warning")
         self.assertEqual(self.mug.with_context(warehouse_id=fba.id).qty_available, 3)
+
+    def test_fba_read_by_a_sales_manager_sets_the_quantity(self):
+        # A sales manager administers Amazon channels without inventory rights.
+        user = new_test_user(
+            self.env,
+            login="amazon_sales_manager",
+            groups="sales_team.group_sale_manager",
+        )
+        self.assertFalse(user.has_group("stock.group_stock_user"))
+        fba = self.account.fba_warehouse_id
+        self.env["stock.quant"]._update_available_quantity(
+            self.mug, fba.lot_stock_id, 7
+        )
+        uk = self.uk.marketplace_id
+        self.fake.listings.set_fba(self.seller_id, uk, "MUG", 5)
+        account = self.account.with_user(user)
+        for _click in range(2):
+            account.action_sync_fba_stock()
+            self.assertEqual(
+                self.mug.with_context(warehouse_id=fba.id).qty_available, 5
+            )
+
+    def test_fba_warehouse_is_not_the_shipping_warehouse(self):
+        with self.assertRaises(ValidationError):
+            self.account.stock_warehouse_id = self.account.fba_warehouse_id
+
+    def test_stock_actions_check_rights_and_settings_before_calling_amazon(self):
+        # An Amazon user (a salesperson) reads channels but may not change them.
+        user = new_test_user(
+            self.env, login="amazon_salesman", groups="sales_team.group_sale_salesman"
+        )
+        self.fake.calls.clear()
+        account = self.account.with_user(user)
+        with self.assertRaises(AccessError):
+            account.action_send_all_quantities()
+        with self.assertRaises(AccessError):
+            account.action_sync_fba_stock()
+        self.assertFalse(self.fake.calls)
+        self.account.stock_sync = False
+        with self.assertRaisesRegex(UserError, "Send Quantities"):
+            self.account.action_send_all_quantities()
+        self.assertFalse(self.fake.calls)
+
+    def test_change_during_a_send_is_not_lost(self):
+        self.account._stock_send(send_all=True)
+        self.deliver(self.mug, 1)
+        self.assertTrue(self.mug_map.stock_changed)
+        Account = type(self.account)
+        original = Account._stock_quantities
+
+        def quantities_then_a_delivery(account, offers):
+            result = original(account, offers)
+            # Validated after the quantities were computed, before the marks
+            # are cleared: the next send must carry it.
+            self.deliver(self.mug, 2)
+            return result
+
+        with patch.object(Account, "_stock_quantities", quantities_then_a_delivery):
+            self.account._stock_send()
+        self.assertEqual(self.amazon_quantity("AMZ-MUG"), 99)
+        self.assertTrue(self.mug_map.stock_changed, "the second delivery is pending")
+        self.account._stock_send()
+        self.assertEqual(self.amazon_quantity("AMZ-MUG"), 97)
+
+    def test_feed_unknown_to_amazon_does_not_block_sends(self):
+        feed = self.env["amazon.stock.feed"].create(
+            {
+                "account_id": self.account.id,
+                "feed_ref": "404404404",
+                "document_ref": "amzn1.tortuga.unknown",
+                "lines": [["AMZ-MUG", 5]],
+                "sku_count": 1,
+            }
+        )
+        self.maps.stock_changed = False
+        self.account._stock_send()
+        self.assertEqual(feed.state, "error")
+        self.assertEqual(self.amazon_quantity("AMZ-MUG"), 100, "sent again")
+
+    def test_feed_stuck_in_queue_is_given_up_and_resent(self):
+        self._bulk_maps()
+        self.fake.listings.polls_to_done = 10**6
+        self.account._stock_send(send_all=True)
+        feed = self.account.stock_feed_ids
+        self.account._stock_check_feeds()
+        self.assertEqual(feed.state, "sent", "a feed may take a while")
+        self.env.cr.execute(
+            "UPDATE amazon_stock_feed SET create_date = create_date - "
+            "interval '7 hours' WHERE id = %s",
+            [feed.id],
+        )
+        feed.invalidate_recordset(["create_date"])
+        self.account._stock_send()
+        self.assertEqual(feed.state, "error")
+        self.assertEqual(len(self.account.stock_feed_ids), 2, "its lines sent again")
+
+    def test_fba_read_keeps_a_merchant_offer_merchant(self):
+        uk = self.uk.marketplace_id
+        # Amazon lists a SKU it once held, with nothing left.
+        self.fake.listings.set_fba(self.seller_id, uk, "AMZ-MUG", 0)
+        self.fake.listings.set_fba(self.seller_id, uk, "AMZ-CAP", 0, inbound=4)
+        self.account._fba_sync()
+        self.assertEqual(self.mug_map.fulfillment_channel, "merchant")
+        self.assertEqual(self.cap_map.fulfillment_channel, "amazon")
+
+    def test_fba_cron_caps_quantities_and_guards_each_channel(self):
+        uk = self.uk.marketplace_id
+        self.account.fba_stock_sync = True
+        self.fake.listings.set_fba(self.seller_id, uk, "MUG", 3_000_000_000)
+        self.env["amazon.account"]._cron_fba_stock_sync()
+        mug_map = self.env["amazon.sku.map"].search(
+            [("account_id", "=", self.account.id), ("sku", "=", "MUG")]
+        )
+        self.assertEqual(mug_map.fba_fulfillable, feeds.MAX_QUANTITY)
+        # Whatever goes wrong with one channel, the job goes on and says so.
+        Account = type(self.account)
+        with (
+            patch.object(Account, "_fba_sync", side_effect=ValueError("boom")),
+            mute_logger("odoo.addons.sale_amazon_spapi.models.amazon_stock_sync"),
+        ):
+            self.env["amazon.account"]._cron_fba_stock_sync()
+        self.assertIn("boom", self.account.stock_sync_message)
