@@ -147,15 +147,25 @@ class AmazonShipment(models.Model):
 
     @api.model
     def _get_queue(self, limit=None):
-        return self.sudo().search(
-            [
-                ("state", "in", ("to_send", "sending")),
-                ("account_id.enabled", "=", True),
-                ("account_id.active", "=", True),
-            ],
-            order="id",
-            limit=limit,
+        """The rows a run can send now, oldest first.
+
+        Channels that cannot send (expired credentials, another sender at
+        work) are left out before the limit: their rows would otherwise fill
+        every batch and starve the other channels.
+        """
+        domain = [
+            ("state", "in", ("to_send", "sending")),
+            ("account_id.enabled", "=", True),
+            ("account_id.active", "=", True),
+        ]
+        Shipment = self.sudo()
+        accounts = self.env["amazon.account"].union(
+            *(account for (account,) in Shipment._read_group(domain, ["account_id"]))
         )
+        waiting = self.env["amazon.shipment.confirm"]._get_waiting_accounts(accounts)
+        if waiting:
+            domain.append(("account_id", "not in", list(waiting)))
+        return Shipment.search(domain, order="id", limit=limit)
 
     # --- What the order import tells (hooks of _ImportBatch) ----------------- #
 

@@ -260,6 +260,40 @@ class AmazonShipmentConfirm(models.AbstractModel):
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
+    @api.model
+    def _get_waiting_accounts(self, accounts):
+        """{account id: why} of the channels that cannot send now: blocked
+        (expired credentials, disabled...) or busy (another sender holds the
+        channel's lock)."""
+        waiting = {}
+        for account in accounts.sudo():
+            blocker = account._get_import_blocker()
+            if blocker:
+                _logger.info(
+                    "Amazon shipments of channel %s wait: %s", account.id, blocker
+                )
+                waiting[account.id] = blocker
+        others = accounts.filtered(lambda a: a.id not in waiting)
+        if others:
+            # Two-key advisory locks keep their keys in classid and objid;
+            # pg_locks lists the locks of every database of the server.
+            self.env.cr.execute(
+                """
+                SELECT objid::bigint FROM pg_locks
+                 WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                   AND database = (
+                       SELECT oid FROM pg_database WHERE datname = current_database()
+                   )
+                   AND classid = hashtext(%s)::oid
+                   AND objid = ANY(%s::oid[])
+                   AND pid <> pg_backend_pid()
+                """,
+                [const.SHIPMENT_LOCK, others.ids],
+            )
+            for (account_id,) in self.env.cr.fetchall():
+                waiting[account_id] = self.env._("another sender is at work")
+        return waiting
+
     @contextmanager
     def _lock(self, account, commit=False):
         """One sender per channel at a time (cron, "Send now", other servers).
@@ -516,5 +550,9 @@ class AmazonShipmentConfirm(models.AbstractModel):
             remaining = 0
         else:
             remaining = len(queue) - len(batch)
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+        # Only rows settled count as done: a run that settles none (Amazon
+        # down, a channel busy meanwhile) must not make Odoo run it again at
+        # once, over and over.
+        done = sum(stats[state] for state in ("sent", "error", "skipped"))
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return stats

@@ -413,3 +413,58 @@ class TestShipments(AmazonImportCommon):
         self.assertEqual(len(self.sent_bodies(order)), 1)
         with self.assertRaises(UserError):
             picking.action_amazon_send_now()
+
+    def run_cron(self):
+        """The scheduled action as Odoo runs it: its progress tells whether
+        Odoo runs it again at once (some done and some remaining)."""
+        cron = self.env.ref("sale_amazon_spapi.ir_cron_amazon_confirm_shipments")
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        self.Shipment.with_context(
+            ir_cron_progress_id=progress.id
+        )._cron_send_shipments()
+        return progress
+
+    def test_blocked_channel_does_not_hold_up_the_others(self):
+        order = self.import_order([{"sku": "MUG", "qty": 1, "unit_price": "9.99"}])
+        row = self.validate(order.picking_ids)
+        # A backlog of its own, bigger than a batch, then its credentials expire.
+        blocked_rows = row | self.Shipment.create(
+            [
+                {
+                    "picking_id": row.picking_id.id,
+                    "sale_order_id": row.sale_order_id.id,
+                    "account_id": row.account_id.id,
+                    "items": row.items,
+                    "ship_date": row.ship_date,
+                    "carrier_code": "DHL",
+                    "carrier_name": "DHL Express",
+                    "tracking_number": f"JJD{n:04d}",
+                }
+                for n in range(110)
+            ]
+        )
+        self.account.refresh_token_authorized_on = datetime.now().date() - timedelta(
+            days=400
+        )
+        self.assertIn("expired", self.account._get_credentials_blocker())
+        other_channel = self.add_channel("A3OTHERSELLER1")
+        other_ref = self.add_order(
+            items=[{"sku": "CAP", "qty": 1, "unit_price": "15.00"}],
+            seller_id="A3OTHERSELLER1",
+        )
+        self.import_orders(other_channel)
+        other = self.env["sale.order"].search([("amazon_order_ref", "=", other_ref)])
+        self.assertTrue(other)
+        other_row = self.validate(other.picking_ids)
+        progress = self.run_cron()
+        self.assertEqual(other_row.state, "sent")
+        self.assertEqual(len(self.sent_bodies(other)), 1)
+        self.assertEqual(set(blocked_rows.mapped("state")), {"to_send"})
+        self.assertFalse(self.fake.calls_to("confirmShipment")[1:])
+        self.assertFalse(
+            progress.done and progress.remaining, "not run again at once for A"
+        )
+        # Nothing left it can send: the next run neither sends nor loops.
+        progress = self.run_cron()
+        self.assertFalse(progress.done and progress.remaining)
+        self.assertEqual(len(self.fake.calls_to("confirmShipment")), 1)
