@@ -237,7 +237,7 @@ class AmazonShipmentConfirm(models.AbstractModel):
             with account._get_amazon_client() as client:
                 in_doubt = rows.filtered(lambda r: r.state == "sending")
                 if in_doubt:
-                    self._settle_in_doubt(client, in_doubt, stats)
+                    logs |= self._settle_in_doubt(client, in_doubt, stats)
                     self._commit(commit)
                 to_send = rows.filtered(lambda r: r.state == "to_send")
                 for ids in split_every(const.SHIPMENT_CHUNK, to_send.ids):
@@ -403,20 +403,25 @@ class AmazonShipmentConfirm(models.AbstractModel):
                 }
         if refused:
             # Amazon refuses a package reference it already has: a reply lost
-            # on an earlier try is not an error.
-            known = self._get_amazon_references(client, refused)
+            # on an earlier try is not an error, if the package is this one.
+            known = self._get_amazon_packages(client, refused)
             for row, error in refused.items():
-                if row.reference in known.get(row.amazon_order_ref, ()):
+                package = known.get(row.amazon_order_ref, {}).get(row.reference)
+                if package is None:
+                    outcomes[row] = self._error_vals(
+                        row, account._amazon_error_message(error), error.request_id
+                    )
+                    continue
+                other = self._get_package_mismatch(row, package)
+                if other:
+                    outcomes[row] = self._error_vals(row, other, error.request_id)
+                else:
                     outcomes[row] = {
                         "state": "sent",
                         "sent_on": now,
                         "message": False,
                         "request_id": error.request_id,
                     }
-                else:
-                    outcomes[row] = self._error_vals(
-                        row, account._amazon_error_message(error), error.request_id
-                    )
         return wait, self._record(account, outcomes, stats)
 
     @api.model
@@ -477,9 +482,9 @@ class AmazonShipmentConfirm(models.AbstractModel):
         )
 
     @api.model
-    def _get_amazon_references(self, client, rows):
-        """{Amazon order ID: package references Amazon has} for these rows'
-        orders; an order Amazon could not be asked about is left out."""
+    def _get_amazon_packages(self, client, rows):
+        """{Amazon order ID: {package reference: Amazon's package}} for these
+        rows' orders; an order Amazon could not be asked about is left out."""
         known = {}
         for ref in {row.amazon_order_ref for row in rows}:
             try:
@@ -489,23 +494,84 @@ class AmazonShipmentConfirm(models.AbstractModel):
                     "Amazon packages of order %s unknown for now: %s", ref, error.code
                 )
                 continue
-            known[ref] = shipments.confirmed_references(order)
+            known[ref] = {
+                str(package["packageReferenceId"]): package
+                for package in (order or {}).get("packages") or []
+                if package.get("packageReferenceId") is not None
+            }
         return known
 
     @api.model
+    def _get_package_mismatch(self, row, package):
+        """Why Amazon's package with this row's reference is not the row's
+        (translated), or False.
+
+        References are plain row ids: a restored or copied database, or
+        another tool, may have used the same number for the order. Amazon
+        gives its package's items and tracking number: both must be the row's.
+        """
+
+        def tracking(number):
+            return "".join((number or "").split()).casefold()
+
+        theirs = Counter()
+        for item in package.get("packageItems") or []:
+            theirs[str(item.get("orderItemId"))] += int(item.get("quantity") or 0)
+        ours = Counter()
+        for item_id, quantity in row.items or []:
+            ours[str(item_id)] += int(quantity)
+        differences = []
+        if "packageItems" in package and theirs != ours:
+            differences.append(
+                self.env._(
+                    "it holds %(theirs)s",
+                    theirs=", ".join(f"{i} × {q}" for i, q in theirs.items()) or "-",
+                )
+            )
+        if "trackingNumber" in package and tracking(
+            package["trackingNumber"]
+        ) != tracking(row.tracking_number):
+            differences.append(
+                self.env._(
+                    "its tracking number is %(number)s",
+                    number=package["trackingNumber"] or "-",
+                )
+            )
+        if not differences:
+            return False
+        return self.env._(
+            "Amazon already has a package with reference %(reference)s for order "
+            "%(order)s that is not this delivery's: %(differences)s. Check the "
+            "order in Seller Central.",
+            reference=row.reference,
+            order=row.amazon_order_ref,
+            differences="; ".join(differences),
+        )
+
+    @api.model
     def _settle_in_doubt(self, client, rows, stats):
-        """Rows a crash left "sending": sent if Amazon has their package."""
-        known = self._get_amazon_references(client, rows)
+        """Rows a crash left "sending": sent if Amazon has their package.
+
+        :return: the new error logs (another package has the row's reference)
+        """
+        known = self._get_amazon_packages(client, rows)
         now = fields.Datetime.now()
+        errors = {}
+        account = rows.account_id
         for row in rows:
-            references = known.get(row.amazon_order_ref)
-            if references is None:
+            packages = known.get(row.amazon_order_ref)
+            if packages is None:
                 stats["in_doubt"] += 1
-            elif row.reference in references:
+            elif row.reference not in packages:
+                row.state = "to_send"
+            elif other := self._get_package_mismatch(row, packages[row.reference]):
+                errors[row] = self._error_vals(row, other)
+            else:
                 row.write({"state": "sent", "sent_on": now})
                 stats["sent"] += 1
-            else:
-                row.state = "to_send"
+        if not errors:
+            return self.env["amazon.import.log"]
+        return self._record(account, errors, stats)
 
     @api.model
     def _send_error_digest(self, account, logs):

@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from odoo.addons.sale_amazon_spapi.amazon import AmazonClient, MemoryStore, Pacer
+from odoo.addons.sale_amazon_spapi.fake_amazon import orders_api
 from odoo.addons.sale_amazon_spapi.models.amazon_account import AmazonAccount
 from odoo.addons.sale_amazon_spapi.models.amazon_shipment_confirm import (
     AmazonShipmentConfirm,
@@ -468,3 +469,59 @@ class TestShipments(AmazonImportCommon):
         progress = self.run_cron()
         self.assertFalse(progress.done and progress.remaining)
         self.assertEqual(len(self.fake.calls_to("confirmShipment")), 1)
+
+    def confirm_elsewhere(self, order, reference, quantity=1, tracking="OTHER-TRK"):
+        """Another tool (or a restored copy of the database) confirms a package
+        of the order with this reference, straight at Amazon."""
+        orders_api.confirm_shipment(
+            self.fake.store,
+            self.seller_id,
+            order.amazon_order_ref,
+            {
+                "marketplaceId": self.uk.marketplace_id,
+                "packageDetail": {
+                    "packageReferenceId": reference,
+                    "carrierCode": "DHL",
+                    "trackingNumber": tracking,
+                    "shipDate": "2026-01-01T10:00:00Z",
+                    "orderItems": [
+                        {
+                            "orderItemId": order.order_line[:1].amazon_item_ref,
+                            "quantity": quantity,
+                        }
+                    ],
+                },
+            },
+        )
+
+    def test_reference_taken_by_another_package_is_not_sent(self):
+        order = self.import_order([{"sku": "MUG", "qty": 3, "unit_price": "9.99"}])
+        rows = self.validate(order.picking_ids, {self.mug: 2})
+        self.confirm_elsewhere(order, rows.reference)
+        self.send()
+        self.assertEqual(rows.state, "error")
+        self.assertIn("already has a package with reference", rows.message)
+        self.assertIn(order.amazon_order_ref, rows.message)
+        self.assertIn("OTHER-TRK", rows.message)
+        log = self.env["amazon.import.log"].search(
+            [("amazon_shipment_id", "=", rows.id)]
+        )
+        self.assertEqual(log.state, "error")
+        # Same items but another tracking number: still not ours.
+        other = self.import_order([{"sku": "CAP", "qty": 1, "unit_price": "15.00"}])
+        rows = self.validate(other.picking_ids)
+        self.confirm_elsewhere(other, rows.reference)
+        self.send()
+        self.assertEqual(rows.state, "error")
+        self.assertIn("tracking number", rows.message)
+        # A crash left a row "sending" whose reference another package took.
+        third = self.import_order([{"sku": "CAP", "qty": 2, "unit_price": "15.00"}])
+        rows = self.validate(third.picking_ids, tracking="JJD0003")
+        self.confirm_elsewhere(third, rows.reference, tracking="JJD0003")
+        rows.write({"state": "sending"})
+        self.send()
+        self.assertEqual(rows.state, "error", "one unit there, two here")
+        self.assertIn("already has a package", rows.message)
+        self.assertTrue(
+            self.env["amazon.import.log"].search([("amazon_shipment_id", "=", rows.id)])
+        )
