@@ -482,9 +482,10 @@ class AmazonShipmentConfirm(models.AbstractModel):
         )
 
     @api.model
-    def _get_amazon_packages(self, client, rows):
+    def _get_amazon_packages(self, client, rows, failures=None):
         """{Amazon order ID: {package reference: Amazon's package}} for these
-        rows' orders; an order Amazon could not be asked about is left out."""
+        rows' orders; an order Amazon could not be asked about is left out
+        (and its error put in ``failures`` when given)."""
         known = {}
         for ref in {row.amazon_order_ref for row in rows}:
             try:
@@ -493,6 +494,8 @@ class AmazonShipmentConfirm(models.AbstractModel):
                 _logger.info(
                     "Amazon packages of order %s unknown for now: %s", ref, error.code
                 )
+                if failures is not None:
+                    failures[ref] = error
                 continue
             known[ref] = {
                 str(package["packageReferenceId"]): package
@@ -552,16 +555,40 @@ class AmazonShipmentConfirm(models.AbstractModel):
     def _settle_in_doubt(self, client, rows, stats):
         """Rows a crash left "sending": sent if Amazon has their package.
 
-        :return: the new error logs (another package has the row's reference)
+        A row Amazon cannot be asked about stays "sending" for the next run,
+        SHIPMENT_MAX_ATTEMPTS runs at most: then it is an error, for someone
+        to check in Seller Central and Resend (a package Amazon has is then
+        refused and recognised, never confirmed twice).
+
+        :return: the new error logs
         """
-        known = self._get_amazon_packages(client, rows)
+        failures = {}
+        known = self._get_amazon_packages(client, rows, failures)
         now = fields.Datetime.now()
         errors = {}
         account = rows.account_id
         for row in rows:
             packages = known.get(row.amazon_order_ref)
             if packages is None:
-                stats["in_doubt"] += 1
+                error = failures.get(row.amazon_order_ref)
+                attempts = row.attempts + 1
+                if attempts < const.SHIPMENT_MAX_ATTEMPTS:
+                    row.attempts = attempts
+                    stats["in_doubt"] += 1
+                    continue
+                message = self.env._(
+                    "Amazon could not say whether it has package %(reference)s of "
+                    "order %(order)s (asked %(count)s times): %(error)s. Check the "
+                    "order in Seller Central, then click Resend if the package is "
+                    "not there.",
+                    reference=row.reference,
+                    order=row.amazon_order_ref,
+                    count=attempts,
+                    error=account._amazon_error_message(error) if error else "-",
+                )
+                errors[row] = self._error_vals(
+                    row, message, error.request_id if error else None
+                )
             elif row.reference not in packages:
                 row.state = "to_send"
             elif other := self._get_package_mismatch(row, packages[row.reference]):

@@ -525,3 +525,31 @@ class TestShipments(AmazonImportCommon):
         self.assertTrue(
             self.env["amazon.import.log"].search([("amazon_shipment_id", "=", rows.id)])
         )
+
+    def test_in_doubt_row_turns_to_error_when_amazon_cannot_say(self):
+        order = self.import_order([{"sku": "MUG", "qty": 1, "unit_price": "9.99"}])
+        rows = self.validate(order.picking_ids)
+        rows.write({"state": "sending"})
+        self.fake.inject_fault("getOrder", "status", times=1000, status=500)
+        with (
+            patch("odoo.addons.sale_amazon_spapi.const.SHIPMENT_MAX_ATTEMPTS", 2),
+            patch.object(AmazonClient, "_backoff_delay", return_value=0),
+        ):
+            self.send()
+            self.assertEqual(rows.state, "sending", "asked again on the next run")
+            self.assertEqual(rows.attempts, 1)
+            self.send()
+        self.assertEqual(rows.state, "error")
+        self.assertIn("could not say whether it has package", rows.message)
+        self.assertIn(rows.reference, rows.message)
+        self.assertFalse(self.fake.calls_to("confirmShipment"))
+        self.assertTrue(
+            self.env["amazon.import.log"].search([("amazon_shipment_id", "=", rows.id)])
+        )
+        # Amazon answers again: Resend sends it, once.
+        self.fake.clear_faults()
+        order.picking_ids.action_amazon_resend()
+        self.assertEqual(rows.state, "to_send")
+        self.send()
+        self.assertEqual(rows.state, "sent")
+        self.assertEqual(len(self.sent_bodies(order)), 1)
