@@ -115,3 +115,17 @@ class TestDailyUseChannel(AmazonCommon):
                 continue
             for strong in div.iter("strong"):
                 self.assertIn("me-1", strong.get("class") or "", div.get("name"))
+
+    def test_import_log_list_fits_an_order_id(self):
+        arch = _arch(self.env, "sale_amazon_spapi.amazon_import_log_view_list")
+        widths = {f.get("name"): f.get("width") for f in arch.iter("field")}
+        self.assertTrue(widths["amazon_order_ref"])
+        self.assertTrue(widths["create_date"])
+        self.assertFalse(widths["message"])
+
+    def test_module_has_an_icon(self):
+        module = self.env["ir.module.module"].search(
+            [("name", "=", "sale_amazon_spapi")]
+        )
+        self.assertEqual(module.icon, "/sale_amazon_spapi/static/description/icon.png")
+        self.assertTrue(file_path("sale_amazon_spapi/static/description/icon.png"))
