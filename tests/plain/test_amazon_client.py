@@ -857,7 +857,11 @@ def test_download_customization(stub):
     )
     assert client.download_customization("https://custom.test/custom/3.zip") == b"ok"
     with pytest.raises(ValueError):
+        client.download_customization("")
+    # Not the web: refused in the same words as a link off Amazon's hosts.
+    with pytest.raises(AmazonError) as info:
         client.download_customization("file:///etc/passwd")
+    assert info.value.code == "download_not_allowed"
 
 
 def test_download_customizations_keeps_order_and_isolates_failures(stub):
@@ -886,7 +890,7 @@ def test_download_customizations_keeps_order_and_isolates_failures(stub):
     assert results[0] == b"A" and results[3] == b"C"
     assert isinstance(results[1], AmazonError)
     assert results[1].code == "customization"
-    assert isinstance(results[2], ValueError)
+    assert results[2].code == "download_not_allowed"
     # httpx's InvalidURL is no HTTPError: it must not escape as a crash.
     assert isinstance(results[4], AmazonError)
     assert results[4].code == "customization"
