@@ -129,3 +129,12 @@ class TestDailyUseChannel(AmazonCommon):
         )
         self.assertEqual(module.icon, "/sale_amazon_spapi/static/description/icon.png")
         self.assertTrue(file_path("sale_amazon_spapi/static/description/icon.png"))
+
+    def test_unmapped_banner_reads_as_one_sentence(self):
+        # A text field is a block of its own: the sentence around it would
+        # wrap into a lone ". Map them…" line.
+        arch = _arch(self.env, "sale_amazon_spapi.sale_order_view_form")
+        (field,) = arch.xpath(
+            "//div[hasclass('alert')]//field[@name='amazon_unmapped_skus']"
+        )
+        self.assertIn("d-inline", field.get("class"))
