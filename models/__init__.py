@@ -1,5 +1,6 @@
 from . import amazon_marketplace
 from . import amazon_account
+from . import amazon_account_credentials
 from . import amazon_tax
 from . import amazon_sku_map
 from . import amazon_import_log
