@@ -1435,19 +1435,28 @@ class AmazonAccount(models.Model):
     def _send_error_digest(self, logs):
         """One e-mail per run listing the orders that failed."""
         self.ensure_one()
+        self._send_errors_mail(
+            "sale_amazon_spapi.amazon_import_error_digest",
+            logs,
+            self.env._(
+                "Amazon import errors on %(channel)s: %(count)s order(s)",
+                channel=self.name,
+                count=len(logs),
+            ),
+        )
+
+    def _send_errors_mail(self, template, logs, subject):
+        """The channel's error e-mail to *Email Errors To*, if any.
+
+        :param template: xmlid of the QWeb body, rendered with account and logs
+        """
+        self.ensure_one()
         if not self.email_errors_to:
             return
-        body = self.env["ir.qweb"]._render(
-            "sale_amazon_spapi.amazon_import_error_digest",
-            {"account": self, "logs": logs},
-        )
+        body = self.env["ir.qweb"]._render(template, {"account": self, "logs": logs})
         self.env["mail.mail"].sudo().create(
             {
-                "subject": self.env._(
-                    "Amazon import errors on %(channel)s: %(count)s order(s)",
-                    channel=self.name,
-                    count=len(logs),
-                ),
+                "subject": subject,
                 "email_from": (
                     self.company_id.email_formatted
                     or self.env.user.email_formatted

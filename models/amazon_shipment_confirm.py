@@ -603,29 +603,15 @@ class AmazonShipmentConfirm(models.AbstractModel):
     @api.model
     def _send_error_digest(self, account, logs):
         """One e-mail per run listing the confirmations Amazon did not take."""
-        if not account.email_errors_to:
-            return
-        body = self.env["ir.qweb"]._render(
+        account._send_errors_mail(
             "sale_amazon_spapi.amazon_shipment_error_digest",
-            {"account": account, "logs": logs},
-        )
-        self.env["mail.mail"].sudo().create(
-            {
-                "subject": self.env._(
-                    "Amazon shipment confirmations failed on %(channel)s: "
-                    "%(count)s package(s)",
-                    channel=account.name,
-                    count=len(logs),
-                ),
-                "email_from": (
-                    account.company_id.email_formatted
-                    or self.env.user.email_formatted
-                    or self.env.company.catchall_formatted
-                ),
-                "email_to": account.email_errors_to,
-                "body_html": body,
-                "auto_delete": True,
-            }
+            logs,
+            self.env._(
+                "Amazon shipment confirmations failed on %(channel)s: "
+                "%(count)s package(s)",
+                channel=account.name,
+                count=len(logs),
+            ),
         )
 
     @api.model
