@@ -1223,7 +1223,19 @@ class AmazonAccount(models.Model):
         its transaction ends: a cron run cannot start on orders not committed
         yet.
         """
-        key = [IMPORT_LOCK, self.id]
+        with self._advisory_lock(IMPORT_LOCK, commit) as locked:
+            yield locked
+
+    @contextmanager
+    def _advisory_lock(self, name, commit=False):
+        """Hold the channel's lock ``name`` (see ``_import_lock``): a session
+        lock on a connection of its own when the caller commits, a
+        transaction lock otherwise.
+
+        :return: (as context) whether the lock was taken
+        """
+        self.ensure_one()
+        key = [name, self.id]
         if not commit:
             self.env.cr.execute(
                 "SELECT pg_try_advisory_xact_lock(hashtext(%s), %s)", key
@@ -1240,8 +1252,8 @@ class AmazonAccount(models.Model):
             try:
                 if locked:
                     lock_cr.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
-            except Exception:
-                _logger.exception("Amazon import lock of channel %s", self.id)
+            except Exception:  # the caller's own error comes first
+                _logger.exception("Amazon lock %s of channel %s", name, self.id)
                 # Unlocking failed: the connection must not keep the lock.
                 with suppress(Exception):
                     lock_cr._cnx.close()

@@ -2,10 +2,9 @@
 
 import logging
 from collections import Counter
-from contextlib import contextmanager, suppress
 from datetime import timedelta
 
-from odoo import api, fields, models, sql_db
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_round, split_every
 
@@ -294,33 +293,10 @@ class AmazonShipmentConfirm(models.AbstractModel):
                 waiting[account_id] = self.env._("another sender is at work")
         return waiting
 
-    @contextmanager
     def _lock(self, account, commit=False):
-        """One sender per channel at a time (cron, "Send now", other servers).
-
-        As the import's lock: a run that commits holds a session advisory lock
-        on a connection of its own (it survives the commits and dies with the
-        worker); a run that does not holds a transaction lock.
-        """
-        key = [const.SHIPMENT_LOCK, account.id]
-        if not commit:
-            self.env.cr.execute(
-                "SELECT pg_try_advisory_xact_lock(hashtext(%s), %s)", key
-            )
-            yield self.env.cr.fetchone()[0]
-            return
-        lock_cr = sql_db.db_connect(self.env.cr.dbname).cursor()
-        locked = False
-        try:
-            lock_cr.execute("SELECT pg_try_advisory_lock(hashtext(%s), %s)", key)
-            locked = lock_cr.fetchone()[0]
-            yield locked
-        finally:
-            with suppress(Exception):
-                if locked:
-                    lock_cr.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
-            with suppress(Exception):
-                lock_cr.close()
+        """One sender per channel at a time (cron, "Send now", other servers),
+        held like the import's lock."""
+        return account._advisory_lock(const.SHIPMENT_LOCK, commit)
 
     @api.model
     def _drop_not_needed(self, rows, stats):
