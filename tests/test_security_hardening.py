@@ -59,11 +59,9 @@ class TestHostFields(AmazonCommon):
                     {"name": "Mine"}
                 )
         # The rest of the channel stays theirs to configure.
-        created = Account.create({"name": "Amazon US", "seller_central_domain": "US"})
-        created.write({"lookback_days": 4, "email_errors_to": "ops@example.com"})
-        self.assertEqual(
-            created.sudo().lwa_auth_url, "https://api.amazon.com/auth/o2/token"
-        )
+        mine = self.account.with_user(self.manager)
+        mine.write({"lookback_days": 4, "email_errors_to": "ops@example.com"})
+        self.assertEqual(mine.lookback_days, 4)
         self.account.write(HOST_VALUES)
         for field, value in HOST_VALUES.items():
             self.assertEqual(self.account[field], value)
@@ -179,20 +177,35 @@ class TestHostFields(AmazonCommon):
             with self.subTest(field=field), self.assertRaises(ValidationError):
                 self.account.write({field: value})
 
-    def test_copy_by_channel_manager(self):
+    def test_copy_by_administrator_only(self):
+        """Issue 11: a channel is created (or copied) by whoever can finish it. A
+        Sales Manager may not enter its secrets, so she may not start one either;
+        the list says why instead of offering "New"."""
         self.account.write(HOST_VALUES)
-        copy = self.account.with_user(self.manager).copy()
+        copy = self.account.copy()
         self.assertEqual(copy.name, "Amazon EU (copy)")
-        self.assertEqual(copy.create_uid, self.manager)
         for field, value in HOST_VALUES.items():
             self.assertEqual(copy[field], value, "the administrator's value is kept")
         self.assertFalse(copy.lwa_client_secret or copy.lwa_refresh_token)
-        with self.assertRaises(AccessError):
-            self.account.with_user(self.manager).copy(
-                {"lwa_auth_url": "http://127.0.0.1:9/steal"}
+        for user in (self.manager, self.salesman):
+            with self.subTest(user=user.login):
+                with self.assertRaises(AccessError):
+                    self.account.with_user(user).copy()
+                with self.assertRaises(AccessError):
+                    self.env["amazon.account"].with_user(user).create(
+                        {"name": "Mine", "seller_central_domain": "UK"}
+                    )
+        # She still runs the channel she was given.
+        self.account.with_user(self.manager).write({"lookback_days": 4})
+        self.assertEqual(self.account.lookback_days, 4)
+        Account = self.env["amazon.account"]
+        for user, can_create in ((self.manager, "False"), (self.env.user, None)):
+            arch = etree.fromstring(
+                Account.with_user(user).get_view(view_type="list")["arch"]
             )
-        with self.assertRaises(AccessError):
-            self.account.with_user(self.salesman).copy()
+            self.assertEqual(arch.get("create"), can_create, user.login)
+        action = self.env.ref("sale_amazon_spapi.action_amazon_account")
+        self.assertIn("Settings administrators create and authorise", action.help)
 
     def test_non_admins_open_their_forms(self):
         Account = self.env["amazon.account"]
