@@ -39,6 +39,12 @@
         "views/menus.xml",
         "views/amazon_shipment_views.xml",
     ],
+    "demo": ["demo/amazon_account_demo.xml"],
+    "assets": {
+        "web.assets_backend": [
+            "sale_amazon_spapi/static/src/js/amazon_authorised.js",
+        ],
+    },
     "installable": True,
     "application": False,
     "uninstall_hook": "uninstall_hook",

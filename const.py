@@ -162,6 +162,8 @@ CONNECTION_FIELDS = frozenset(
 # OAuth redirect URI path of the website authorisation, and how long (seconds) a
 # consent started from Odoo may take.
 OAUTH_CALLBACK_ROUTE = "/sale_amazon_spapi/authorize"
+# Query parameter of the callback's redirect to the channel: "ok" or "check".
+AUTHORISED_URL_PARAM = "amazon_authorised"
 OAUTH_STATE_TTL = 30 * 60
 
 # Import health: a channel throttled without any page for this long, or whose

@@ -47,9 +47,13 @@ class AmazonAuthorizeController(http.Controller):
             account._amazon_authorize_with_code(spapi_oauth_code, selling_partner_id)
         except UserError as exc:
             return self._result_page(exc.args[0], account=account, status=400)
-        # Through the channels' action: the form opens with its breadcrumb.
+        # Through the channels' action: the form opens with its breadcrumb. The
+        # parameter makes the web client say how it went (amazon_authorised.js);
+        # the form's status banner keeps saying it after the notification fades.
+        outcome = "ok" if account.connection_state == "ok" else "check"
         return request.redirect(
             f"/odoo/action-sale_amazon_spapi.action_amazon_account/{account.id}"
+            f"?{const.AUTHORISED_URL_PARAM}={outcome}"
         )
 
     def _result_page(self, message, account=None, status=400):

@@ -88,10 +88,11 @@ class TestAuthorizeCallback(HttpCase):
             state=state, spapi_oauth_code=code, selling_partner_id=SELLER_ID
         )
         self.assertEqual(response.status_code, 303)
+        # The web client tells the outcome from the URL (amazon_authorised.js).
         self.assertTrue(
             response.headers["Location"].endswith(
                 "/odoo/action-sale_amazon_spapi.action_amazon_account/"
-                f"{self.account.id}"
+                f"{self.account.id}?amazon_authorised=ok"
             )
         )
         account = self.account.sudo()
@@ -238,7 +239,7 @@ class TestAuthorizeCallback(HttpCase):
         self.assertTrue(
             response.url.endswith(
                 "/odoo/action-sale_amazon_spapi.action_amazon_account/"
-                f"{self.account.id}"
+                f"{self.account.id}?amazon_authorised=ok"
             )
         )
         self.assertEqual([c.status for c in self.fake.calls_to("consent")], [302])
@@ -308,3 +309,24 @@ class TestAuthorizeCallback(HttpCase):
                 self.account.flush_recordset()
         self.account.seller_central_url_override = "https://sellercentral.amazon.de"
         self.account.flush_recordset()
+
+    def test_callback_with_failing_connection_test(self):
+        """Authorised, but the test right after fails: the client warns, it does
+        not congratulate."""
+        self.fake.inject_fault(
+            "getMarketplaceParticipations", "status", times=10, status=403
+        )
+        self.addCleanup(self.fake.clear_faults)
+        state, code = self.start_consent()
+        response = self.callback(
+            state=state, spapi_oauth_code=code, selling_partner_id=SELLER_ID
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(
+            response.headers["Location"].endswith(
+                f"/{self.account.id}?amazon_authorised=check"
+            )
+        )
+        account = self.account.sudo()
+        self.assertTrue(account.lwa_refresh_token)
+        self.assertEqual(account.connection_state, "failed")
