@@ -2,10 +2,12 @@
 
 import ast
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from lxml import etree
 
 from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tools import convert_file
 from odoo.tools.misc import file_path
 
 from .common import AmazonCommon
@@ -138,3 +140,39 @@ class TestDailyUseChannel(AmazonCommon):
             "//div[hasclass('alert')]//field[@name='amazon_unmapped_skus']"
         )
         self.assertIn("d-inline", field.get("class"))
+
+
+@tagged("post_install", "-at_install")
+class TestDailyUseDemoData(TransactionCase):
+    """Installing with demo data adds a channel to look at, never one that runs."""
+
+    def test_demo_channel_is_disabled_and_explained(self):
+        convert_file(
+            self.env,
+            "sale_amazon_spapi",
+            "demo/amazon_account_demo.xml",
+            idref={},
+            mode="init",
+            noupdate=True,
+            kind="demo",
+        )
+        account = self.env.ref("sale_amazon_spapi.demo_amazon_account")
+        self.assertFalse(account.enabled)
+        self.assertFalse(account.sudo().lwa_client_secret)
+        self.assertEqual(account.credentials_status, "missing")
+        self.assertEqual(
+            set(account.marketplace_ids.mapped("code")), {"UK", "DE", "FR"}
+        )
+        note = account.message_ids.filtered(lambda m: "demo channel" in m.body)
+        self.assertIn("Authorise", note.body)
+        # Neither the import nor the reminders touch it.
+        Account = self.env["amazon.account"]
+        with patch.object(
+            type(Account), "_import_orders_guarded", autospec=True
+        ) as imported:
+            Account._cron_import_orders()
+        self.assertNotIn(account, [call.args[0] for call in imported.call_args_list])
+        before = len(account.message_ids)
+        Account._cron_credentials_reminders()
+        self.assertEqual(len(account.message_ids), before)
+        self.assertFalse(account.activity_ids)
