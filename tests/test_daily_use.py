@@ -1,12 +1,13 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
 import ast
+import json
 from datetime import date, timedelta
 from unittest.mock import patch
 
 from lxml import etree
 
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import convert_file
 from odoo.tools.misc import file_path
 
@@ -176,3 +177,54 @@ class TestDailyUseDemoData(TransactionCase):
         Account._cron_credentials_reminders()
         self.assertEqual(len(account.message_ids), before)
         self.assertFalse(account.activity_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestDailyUseAuthorisedNotification(HttpCase):
+    """The OAuth callback lands on the channel with ?amazon_authorised=…; the web
+    client says so once and drops the parameter from the address."""
+
+    def _landing(self, outcome, expected_text, expected_class):
+        account = self.env["amazon.account"].create(
+            {"name": "Amazon EU", "seller_central_domain": "UK"}
+        )
+        code = """
+            const deadline = Date.now() + 20000;
+            const check = () => {
+                const note = document.querySelector(".o_notification");
+                const form = document.querySelector(".o_form_view");
+                if (note && form) {
+                    if (!note.textContent.includes(__TEXT__)) {
+                        console.error("wrong text: " + note.textContent);
+                    } else if (!note.querySelector(".o_notification_bar.__CLASS__")) {
+                        console.error("wrong kind: " + note.outerHTML);
+                    } else if (location.search.includes("amazon_authorised")) {
+                        console.error("parameter left in " + location.href);
+                    } else if (!document.querySelector(".o_breadcrumb")
+                               .textContent.includes("Amazon Channels")) {
+                        console.error("no breadcrumb back to the channels");
+                    } else {
+                        console.log("test successful");
+                    }
+                } else if (Date.now() > deadline) {
+                    console.error("no notification");
+                } else {
+                    setTimeout(check, 100);
+                }
+            };
+            check();
+        """
+        code = code.replace("__TEXT__", json.dumps(expected_text))
+        code = code.replace("__CLASS__", expected_class)
+        self.browser_js(
+            f"/odoo/action-sale_amazon_spapi.action_amazon_account/{account.id}"
+            f"?amazon_authorised={outcome}",
+            code,
+            login="admin",
+        )
+
+    def test_success_notification(self):
+        self._landing("ok", "it can import orders now", "bg-success")
+
+    def test_warning_when_the_connection_test_failed(self):
+        self._landing("check", "did not pass", "bg-warning")
