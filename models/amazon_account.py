@@ -171,8 +171,10 @@ class AmazonAccount(models.Model):
             for code, (label, _region) in const.SELLER_CENTRAL_DOMAINS.items()
         ],
         required=True,
-        default="US",
+        default=lambda self: self._default_seller_central_domain(),
         tracking=True,
+        help="Defaults from the company's country; empty when Amazon has no Seller "
+        "Central for it.",
     )
     region = fields.Selection(
         selection=[(key, label) for key, (label, _host, _aws) in const.REGIONS.items()],
@@ -349,6 +351,26 @@ class AmazonAccount(models.Model):
         "to send the website authorisation to Amazon's sandbox or a local fake "
         "Amazon, e.g. http://127.0.0.1:8900.",
     )
+
+    # === DEFAULT METHODS === #
+
+    @api.model
+    def _default_seller_central_domain(self):
+        """The Seller Central of the channel's company (its default company when
+        the context gives one): most sellers sell first where they are based."""
+        company_id = self.env.context.get("default_company_id")
+        company = (
+            self.env["res.company"].browse(company_id)
+            if isinstance(company_id, int)
+            else self.env.company
+        )
+        return self._get_seller_central_domain_of(company.country_id)
+
+    @api.model
+    def _get_seller_central_domain_of(self, country):
+        """Amazon's domain code for ``country``, or False when Amazon has none."""
+        code = const.COUNTRY_CODE_ALIASES.get(country.code, country.code)
+        return code if code in const.SELLER_CENTRAL_DOMAINS else False
 
     # === COMPUTE METHODS === #
 
@@ -628,6 +650,9 @@ class AmazonAccount(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         vals_list = [self._amazon_track_secret(vals) for vals in vals_list]
+        vals_list = [
+            self._amazon_fill_seller_central_domain(vals) for vals in vals_list
+        ]
         accounts = super().create(vals_list)
         # Odoo checks field groups on write, not on create: without this, a
         # channel manager could create a channel (or pass default_* context
@@ -641,6 +666,23 @@ class AmazonAccount(models.Model):
         accounts.filtered(lambda a: not a.team_id)._assign_amazon_team()
         self._sync_import_cron()
         return accounts
+
+    @api.model
+    def _amazon_fill_seller_central_domain(self, vals):
+        """The domain of a channel created without one: its company's, else
+        the United States (the former default). The form leaves it empty
+        instead when the company's country has no Seller Central, so that the
+        user picks it; code creating a channel keeps working."""
+        if "seller_central_domain" in vals or (
+            "default_seller_central_domain" in self.env.context
+        ):
+            return vals
+        if vals.get("company_id"):
+            country = self.env["res.company"].browse(vals["company_id"]).country_id
+            domain = self._get_seller_central_domain_of(country)
+        else:
+            domain = self._default_seller_central_domain()
+        return dict(vals, seller_central_domain=domain or "US")
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
