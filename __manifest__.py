@@ -39,6 +39,14 @@
         "views/menus.xml",
         "views/amazon_shipment_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "sale_amazon_spapi/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "sale_amazon_spapi/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
     "uninstall_hook": "uninstall_hook",

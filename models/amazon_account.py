@@ -830,6 +830,84 @@ class AmazonAccount(models.Model):
         except AmazonError as error:
             raise UserError(self._amazon_error_message(error)) from None
 
+    # === ACTION METHODS - SET-UP === #
+
+    def action_create_fba_warehouse(self, company_id=None, channel_name=None):
+        """Create a warehouse standing for Amazon's fulfilment centres.
+
+        Called by the channel form's "Create FBA Warehouse" button, on the
+        channel being edited (none while it is new): the form sets the
+        warehouse on the channel itself, so that its unsaved FBA mode, which
+        needs one, can then be saved.
+
+        :param company_id: the company chosen on the form (default: the channel's)
+        :param channel_name: the name typed on the form, for the warehouse's name
+        :return: the warehouse as {"id", "display_name"}
+        """
+        # Those who may configure the channel may give it its FBA warehouse.
+        # Creating a warehouse is for Inventory administrators, which an Amazon
+        # administrator (a Sales Manager) often is not; sudo is bounded by this
+        # check and by the fixed values below, which choose nothing else.
+        self.check_access("write" if self else "create")
+        if self:
+            company_id = company_id or self.ensure_one().company_id.id
+            channel_name = channel_name or self.name
+        company = self.env["res.company"].browse(company_id or self.env.company.id)
+        if company not in self.env.user.company_ids:
+            raise AccessError(
+                self.env._(
+                    "You cannot create a warehouse in company %(company)s.",
+                    company=company.sudo().name,
+                )
+            )
+        warehouse = (
+            self.env["stock.warehouse"]
+            .sudo()
+            .with_company(company)
+            .create(self._get_fba_warehouse_values(company, channel_name))
+        )
+        return {"id": warehouse.id, "display_name": warehouse.display_name}
+
+    @api.model
+    def _get_fba_warehouse_values(self, company, channel_name):
+        """Name and short name free in ``company``: "Amazon FBA (channel)" and
+        FBA, FBA2… (a short name has 5 characters at most)."""
+        taken = (
+            self.env["stock.warehouse"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_read([("company_id", "=", company.id)], ["name", "code"])
+        )
+        names = {warehouse["name"] for warehouse in taken}
+        codes = {(warehouse["code"] or "").upper() for warehouse in taken}
+        base_name = (
+            self.env._("Amazon FBA (%(channel)s)", channel=channel_name)
+            if channel_name
+            else self.env._("Amazon FBA")
+        )
+        name = base_name
+        number = 1
+        while name in names:
+            number += 1
+            name = f"{base_name} {number}"
+        code = next(
+            (
+                candidate
+                for candidate in ("FBA", *(f"FBA{n}" for n in range(2, 100)))
+                if candidate not in codes
+            ),
+            None,
+        )
+        if not code:
+            raise UserError(
+                self.env._(
+                    "Company %(company)s has no free FBA short name left: create "
+                    "the FBA warehouse in Inventory.",
+                    company=company.name,
+                )
+            )
+        return {"name": name, "code": code, "company_id": company.id}
+
     # === ACTION METHODS - ORDERS === #
 
     def action_import_orders(self):

@@ -1,6 +1,9 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
-from odoo.tests import Form, new_test_user, tagged
+from lxml import etree
+
+from odoo.exceptions import AccessError
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .common import AmazonCommon
 
@@ -101,3 +104,76 @@ class TestSetupHelpers(AmazonCommon):
         self.assertFalse(form.region)
         form.seller_central_domain = "DE"
         self.assertEqual(form.save().region, "eu")
+
+    # --- FBA warehouse in one click --- #
+
+    def test_create_fba_warehouse_as_amazon_manager(self):
+        Warehouse = self.env["stock.warehouse"]
+        # An Amazon administrator who may not create warehouses himself.
+        self.assertFalse(self.manager.has_group("stock.group_stock_manager"))
+        with self.assertRaises(AccessError):
+            Warehouse.with_user(self.manager).create({"name": "X", "code": "X"})
+        Account = self.env["amazon.account"].with_user(self.manager)
+        company = self.env.company
+        # A new channel: the form passes its company and name.
+        values = Account.action_create_fba_warehouse(
+            company_id=company.id, channel_name="Amazon EU"
+        )
+        warehouse = Warehouse.browse(values["id"])
+        self.assertEqual(warehouse.name, "Amazon FBA (Amazon EU)")
+        self.assertEqual(warehouse.code, "FBA")
+        self.assertEqual(warehouse.company_id, company)
+        self.assertEqual(values["display_name"], warehouse.display_name)
+        # A saved channel: its company; name and short name stay unique.
+        account = self.account.with_user(self.manager)
+        second = Warehouse.browse(account.action_create_fba_warehouse()["id"])
+        self.assertEqual(second.name, "Amazon FBA (Amazon EU) 2")
+        self.assertEqual(second.code, "FBA2")
+        self.assertLessEqual(len(second.code), 5)
+        account.write({"fba_mode": "afn", "fba_warehouse_id": second.id})
+        self.assertEqual(self.account.fba_warehouse_id, second)
+
+    def test_create_fba_warehouse_needs_channel_rights(self):
+        with self.assertRaises(AccessError):
+            self.account.with_user(self.salesman).action_create_fba_warehouse()
+        with self.assertRaises(AccessError):
+            self.env["amazon.account"].with_user(
+                self.salesman
+            ).action_create_fba_warehouse(channel_name="Amazon EU")
+        other = self._company("base.de", "Amazon Setup Other")
+        with self.assertRaises(AccessError):
+            self.env["amazon.account"].with_user(
+                self.manager
+            ).action_create_fba_warehouse(company_id=other.id)
+        self.assertFalse(
+            self.env["stock.warehouse"].search(
+                [("company_id", "=", other.id), ("code", "=like", "FBA%")]
+            )
+        )
+
+    def test_fba_warehouse_button_replaces_create_and_edit(self):
+        arch = etree.fromstring(
+            self.env["amazon.account"].get_view(view_type="form")["arch"]
+        )
+        (field,) = arch.xpath("//field[@name='fba_warehouse_id']")
+        self.assertIn("'no_create': True", field.get("options"))
+        (button,) = arch.xpath("//widget[@name='amazon_fba_warehouse_button']")
+        self.assertEqual(button.get("invisible"), "fba_warehouse_id")
+        # Shown with the field: only for a mode importing FBA orders.
+        self.assertEqual(button.getparent(), field.getparent())
+        self.assertEqual(field.getparent().get("invisible"), "fba_mode == 'mfn'")
+
+
+@tagged("post_install", "-at_install")
+class TestSetupHelpersTour(HttpCase):
+    def test_fba_warehouse_in_one_click(self):
+        self.env.company.country_id = self.env.ref("base.uk")
+        self.start_tour(
+            "/odoo/action-sale_amazon_spapi.action_amazon_account/new",
+            "sale_amazon_spapi_fba_warehouse",
+            login="admin",
+        )
+        channel = self.env["amazon.account"].search([("name", "=", "Amazon Tour")])
+        self.assertEqual(channel.seller_central_domain, "UK")
+        self.assertEqual(channel.fba_mode, "afn")
+        self.assertEqual(channel.fba_warehouse_id.name, "Amazon FBA (Amazon Tour)")
