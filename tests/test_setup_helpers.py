@@ -163,6 +163,61 @@ class TestSetupHelpers(AmazonCommon):
         self.assertEqual(button.getparent(), field.getparent())
         self.assertEqual(field.getparent().get("invisible"), "fba_mode == 'mfn'")
 
+    # --- The order's page in Seller Central --- #
+
+    def test_order_links_to_seller_central(self):
+        partner = self.env["res.partner"].create({"name": "Amazon Buyer"})
+        Order = self.env["sale.order"]
+        order, odd, manual = Order.create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "amazon_account_id": self.account.id,
+                    "amazon_order_ref": ref,
+                }
+                for ref in ("205-1234567-1234567", "205/1 2?x=1", False)
+            ]
+        )
+        self.assertEqual(
+            order.amazon_seller_central_url,
+            "https://sellercentral.amazon.co.uk/orders-v3/order/205-1234567-1234567",
+        )
+        self.assertTrue(
+            odd.amazon_seller_central_url.endswith(
+                "/orders-v3/order/205%2F1%202%3Fx%3D1"
+            )
+        )
+        self.assertFalse(manual.amazon_seller_central_url)
+        self.assertFalse(
+            Order.new({"partner_id": partner.id}).amazon_seller_central_url
+        )
+        # A salesman sees the link; the administrator's override applies.
+        self.account.seller_central_url_override = (
+            "https://sellercentral-europe.amazon.com"
+        )
+        order.invalidate_recordset()
+        self.assertEqual(
+            order.with_user(self.salesman).amazon_seller_central_url,
+            "https://sellercentral-europe.amazon.com/orders-v3/order/205-1234567-1234567",
+        )
+        self.account.seller_central_url_override = False
+        self.account.seller_central_domain = "DE"
+        self.assertTrue(
+            order.amazon_seller_central_url.startswith(
+                "https://sellercentral.amazon.de/"
+            )
+        )
+
+    def test_order_form_shows_the_link(self):
+        arch = etree.fromstring(
+            self.env["sale.order"].get_view(view_type="form")["arch"]
+        )
+        (field,) = arch.xpath(
+            "//page[@name='amazon']//field[@name='amazon_seller_central_url']"
+        )
+        self.assertEqual(field.get("widget"), "url")
+        self.assertEqual(field.get("text"), "Open in Seller Central")
+
 
 @tagged("post_install", "-at_install")
 class TestSetupHelpersTour(HttpCase):
