@@ -23,6 +23,7 @@
         "data/mail_template_credentials.xml",
         "data/ir_cron_credentials.xml",
         "wizards/amazon_import_order_wizard_views.xml",
+        "wizards/amazon_import_now_wizard_views.xml",
         "wizards/amazon_authorize_wizard_views.xml",
         "wizards/amazon_authorize_templates.xml",
         "wizards/amazon_rotate_secret_wizard_views.xml",

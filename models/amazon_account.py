@@ -33,6 +33,9 @@ IMPORT_LOCK = "sale_amazon_spapi.import_orders"
 # "Import now" stays within the request; the cron continues a longer backlog.
 IMPORT_NOW_MAX_BATCHES = 5
 IMPORT_DEFAULT_INTERVAL = 15
+# How far back a first import may reach: Amazon keeps a longer history, but a
+# longer backlog would take hours of searchOrders pages.
+IMPORT_MAX_LOOKBACK_DAYS = 730
 IMPORT_INCIDENT_ACTIVITY = "sale_amazon_spapi.mail_activity_type_amazon_import_incident"
 
 # Fields holding credentials: readable by administrators only, never copied,
@@ -910,6 +913,28 @@ class AmazonAccount(models.Model):
 
     # === ACTION METHODS - ORDERS === #
 
+    def action_open_import_now(self):
+        """Import Orders Now: a channel that never imported first says which
+        period it imports and lets the user reach further back."""
+        self.check_access("read")
+        if (
+            len(self) != 1
+            or self.last_import_run
+            or self.import_next_token
+            or self.sudo()._get_import_blocker()
+        ):
+            # The blocker, if any, is told by the import itself.
+            return self.action_import_orders()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Import Orders Now"),
+            "res_model": "amazon.import.now.wizard",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
     def action_import_orders(self):
         """Import now, in this request, up to a few pages; the cron does the rest."""
         self.check_access("read")
@@ -1002,8 +1027,13 @@ class AmazonAccount(models.Model):
         }[self.fba_mode]
 
     def _get_import_start(self):
-        """Where a new search window starts."""
+        """Where a new search window starts: the period chosen for a first
+        import ("Import Orders Now"), else the cursor or the look-back."""
         self.ensure_one()
+        start = self.env.context.get("amazon_import_start")
+        if start:
+            oldest = fields.Datetime.now() - timedelta(days=IMPORT_MAX_LOOKBACK_DAYS)
+            return max(fields.Datetime.to_datetime(start), oldest)
         if self.use_last_import_datetime and self.last_import_datetime:
             return self.last_import_datetime
         return fields.Datetime.now() - timedelta(days=self.lookback_days)

@@ -1,11 +1,18 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
+from datetime import datetime, timedelta, timezone
+
 from lxml import etree
 
-from odoo.exceptions import AccessError
+from odoo import fields
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
-from .common import AmazonCommon
+from .common import AmazonCommon, AmazonImportCommon
+
+
+def _cap(qty=1):
+    return {"sku": "CAP", "qty": qty, "unit_price": "10.00", "vat_rate": "0.20"}
 
 
 @tagged("post_install", "-at_install")
@@ -217,6 +224,91 @@ class TestSetupHelpers(AmazonCommon):
         )
         self.assertEqual(field.get("widget"), "url")
         self.assertEqual(field.get("text"), "Open in Seller Central")
+
+
+@tagged("post_install", "-at_install")
+class TestFirstImportNow(AmazonImportCommon):
+    def _fresh_channel(self, seller_id, **vals):
+        return self.add_channel(seller_id, last_import_datetime=False, **vals)
+
+    def _wizard(self, channel, user=None):
+        action = channel.with_user(user or self.env.user).action_open_import_now()
+        self.assertEqual(action["res_model"], "amazon.import.now.wizard")
+        return (
+            self.env["amazon.import.now.wizard"]
+            .with_user(user or self.env.user)
+            .with_context(action["context"])
+            .create({})
+        )
+
+    def test_first_import_says_its_period_and_reaches_further(self):
+        channel = self._fresh_channel("A3FIRSTIMPORT1")
+        now = datetime.now(timezone.utc)
+        recent = self.add_order(
+            items=[_cap()], seller_id="A3FIRSTIMPORT1", created=now - timedelta(days=1)
+        )
+        older = self.add_order(
+            items=[_cap()], seller_id="A3FIRSTIMPORT1", created=now - timedelta(days=20)
+        )
+        salesman = new_test_user(
+            self.env, "amz_first_import", groups="sales_team.group_sale_salesman"
+        )
+        wizard = self._wizard(channel, salesman)
+        self.assertEqual(wizard.account_id, channel)
+        expected = fields.Datetime.now() - timedelta(days=channel.lookback_days)
+        self.assertAlmostEqual(
+            wizard.import_start, expected, delta=timedelta(minutes=1)
+        )
+        self.assertIn("(the last 3 days)", wizard.period_text)
+        wizard.import_start = fields.Datetime.now() - timedelta(days=30)
+        self.assertIn("(the last 30 days)", wizard.period_text)
+        action = wizard.action_import()
+        self.assertIn("2 new order(s)", action["params"]["message"])
+        self.assertEqual(
+            action["params"]["next"]["type"], "ir.actions.act_window_close"
+        )
+        refs = set(
+            self.env["sale.order"]
+            .search([("amazon_account_id", "=", channel.id)])
+            .mapped("amazon_order_ref")
+        )
+        self.assertEqual(refs, {recent, older})
+        # Later imports are direct.
+        action = channel.with_user(salesman).action_open_import_now()
+        self.assertEqual(action["tag"], "display_notification")
+
+    def test_first_import_bounds(self):
+        channel = self._fresh_channel("A3FIRSTBOUNDS1")
+        wizard = self._wizard(channel)
+        wizard.import_start = fields.Datetime.now() - timedelta(days=800)
+        with self.assertRaisesRegex(UserError, "730 days"):
+            wizard.action_import()
+        wizard.import_start = fields.Datetime.now() + timedelta(days=1)
+        with self.assertRaisesRegex(UserError, "past"):
+            wizard.action_import()
+        self.assertFalse(self.fake.calls_to("searchOrders"))
+        self.assertFalse(channel.last_import_run)
+
+    def test_import_now_goes_straight_on_when_it_cannot_ask(self):
+        # A channel that imported already, or that cannot import: no wizard.
+        channel = self._fresh_channel("A3IMPORTEDON1")
+        channel.last_import_run = fields.Datetime.now() - timedelta(days=1)
+        action = channel.action_open_import_now()
+        self.assertEqual(action["tag"], "display_notification")
+        channel = self._fresh_channel("A3NOTAUTHORI1")
+        channel.sudo().lwa_refresh_token = False
+        with self.assertRaisesRegex(UserError, "not authorised"):
+            channel.action_open_import_now()
+
+    def test_import_button_opens_the_first_import(self):
+        arch = etree.fromstring(
+            self.env["amazon.account"].get_view(view_type="form")["arch"]
+        )
+        buttons = arch.xpath("//header/button[@string='Import Orders Now']")
+        self.assertEqual(
+            [button.get("name") for button in buttons], ["action_open_import_now"]
+        )
+        self.assertIn("'missing'", buttons[0].get("invisible"))
 
 
 @tagged("post_install", "-at_install")
