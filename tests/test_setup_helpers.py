@@ -237,7 +237,7 @@ class TestFirstImportNow(AmazonImportCommon):
         return (
             self.env["amazon.import.now.wizard"]
             .with_user(user or self.env.user)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({})
         )
 
