@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from lxml import etree
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
@@ -120,8 +120,14 @@ class TestSetupHelpers(AmazonCommon):
         self.assertFalse(self.manager.has_group("stock.group_stock_manager"))
         with self.assertRaises(AccessError):
             Warehouse.with_user(self.manager).create({"name": "X", "code": "X"})
+        # A company of its own: no FBA warehouse yet, whatever the database holds.
+        company = self._company("base.uk", "Amazon Setup FBA")
+        self.manager.write({"company_ids": [Command.link(company.id)]})
+        self.manager.company_id = company
+        channel = self.env["amazon.account"].create(
+            {"name": "Amazon EU", "company_id": company.id}
+        )
         Account = self.env["amazon.account"].with_user(self.manager)
-        company = self.env.company
         # A new channel: the form passes its company and name.
         values = Account.action_create_fba_warehouse(
             company_id=company.id, channel_name="Amazon EU"
@@ -132,13 +138,13 @@ class TestSetupHelpers(AmazonCommon):
         self.assertEqual(warehouse.company_id, company)
         self.assertEqual(values["display_name"], warehouse.display_name)
         # A saved channel: its company; name and short name stay unique.
-        account = self.account.with_user(self.manager)
+        account = channel.with_user(self.manager)
         second = Warehouse.browse(account.action_create_fba_warehouse()["id"])
         self.assertEqual(second.name, "Amazon FBA (Amazon EU) 2")
         self.assertEqual(second.code, "FBA2")
         self.assertLessEqual(len(second.code), 5)
         account.write({"fba_mode": "afn", "fba_warehouse_id": second.id})
-        self.assertEqual(self.account.fba_warehouse_id, second)
+        self.assertEqual(channel.fba_warehouse_id, second)
 
     def test_create_fba_warehouse_needs_channel_rights(self):
         with self.assertRaises(AccessError):
@@ -169,6 +175,13 @@ class TestSetupHelpers(AmazonCommon):
         # Shown with the field: only for a mode importing FBA orders.
         self.assertEqual(button.getparent(), field.getparent())
         self.assertEqual(field.getparent().get("invisible"), "fba_mode == 'mfn'")
+        # Those who cannot configure the channel do not get it.
+        arch = etree.fromstring(
+            self.env["amazon.account"]
+            .with_user(self.salesman)
+            .get_view(view_type="form")["arch"]
+        )
+        self.assertFalse(arch.xpath("//widget[@name='amazon_fba_warehouse_button']"))
 
     # --- The order's page in Seller Central --- #
 
