@@ -23,6 +23,7 @@
         "data/mail_template_credentials.xml",
         "data/ir_cron_credentials.xml",
         "wizards/amazon_import_order_wizard_views.xml",
+        "wizards/amazon_import_now_wizard_views.xml",
         "wizards/amazon_authorize_wizard_views.xml",
         "wizards/amazon_authorize_templates.xml",
         "wizards/amazon_rotate_secret_wizard_views.xml",
@@ -42,7 +43,10 @@
     "demo": ["demo/amazon_account_demo.xml"],
     "assets": {
         "web.assets_backend": [
-            "sale_amazon_spapi/static/src/js/amazon_authorised.js",
+            "sale_amazon_spapi/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "sale_amazon_spapi/static/tests/tours/**/*",
         ],
     },
     "installable": True,

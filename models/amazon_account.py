@@ -33,6 +33,9 @@ IMPORT_LOCK = "sale_amazon_spapi.import_orders"
 # "Import now" stays within the request; the cron continues a longer backlog.
 IMPORT_NOW_MAX_BATCHES = 5
 IMPORT_DEFAULT_INTERVAL = 15
+# How far back a first import may reach: Amazon keeps a longer history, but a
+# longer backlog would take hours of searchOrders pages.
+IMPORT_MAX_LOOKBACK_DAYS = 730
 IMPORT_INCIDENT_ACTIVITY = "sale_amazon_spapi.mail_activity_type_amazon_import_incident"
 
 # Fields holding credentials: readable by administrators only, never copied,
@@ -171,8 +174,10 @@ class AmazonAccount(models.Model):
             for code, (label, _region) in const.SELLER_CENTRAL_DOMAINS.items()
         ],
         required=True,
-        default="US",
+        default=lambda self: self._default_seller_central_domain(),
         tracking=True,
+        help="Defaults from the company's country; empty when Amazon has no Seller "
+        "Central for it.",
     )
     region = fields.Selection(
         selection=[(key, label) for key, (label, _host, _aws) in const.REGIONS.items()],
@@ -349,6 +354,26 @@ class AmazonAccount(models.Model):
         "to send the website authorisation to Amazon's sandbox or a local fake "
         "Amazon, e.g. http://127.0.0.1:8900.",
     )
+
+    # === DEFAULT METHODS === #
+
+    @api.model
+    def _default_seller_central_domain(self):
+        """The Seller Central of the channel's company (its default company when
+        the context gives one): most sellers sell first where they are based."""
+        company_id = self.env.context.get("default_company_id")
+        company = (
+            self.env["res.company"].browse(company_id)
+            if isinstance(company_id, int)
+            else self.env.company
+        )
+        return self._get_seller_central_domain_of(company.country_id)
+
+    @api.model
+    def _get_seller_central_domain_of(self, country):
+        """Amazon's domain code for ``country``, or False when Amazon has none."""
+        code = const.COUNTRY_CODE_ALIASES.get(country.code, country.code)
+        return code if code in const.SELLER_CENTRAL_DOMAINS else False
 
     # === COMPUTE METHODS === #
 
@@ -628,6 +653,9 @@ class AmazonAccount(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         vals_list = [self._amazon_track_secret(vals) for vals in vals_list]
+        vals_list = [
+            self._amazon_fill_seller_central_domain(vals) for vals in vals_list
+        ]
         accounts = super().create(vals_list)
         # Odoo checks field groups on write, not on create: without this, a
         # channel manager could create a channel (or pass default_* context
@@ -641,6 +669,23 @@ class AmazonAccount(models.Model):
         accounts.filtered(lambda a: not a.team_id)._assign_amazon_team()
         self._sync_import_cron()
         return accounts
+
+    @api.model
+    def _amazon_fill_seller_central_domain(self, vals):
+        """The domain of a channel created without one: its company's, else
+        the United States (the former default). The form leaves it empty
+        instead when the company's country has no Seller Central, so that the
+        user picks it; code creating a channel keeps working."""
+        if "seller_central_domain" in vals or (
+            "default_seller_central_domain" in self.env.context
+        ):
+            return vals
+        if vals.get("company_id"):
+            country = self.env["res.company"].browse(vals["company_id"]).country_id
+            domain = self._get_seller_central_domain_of(country)
+        else:
+            domain = self._default_seller_central_domain()
+        return dict(vals, seller_central_domain=domain or "US")
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -788,7 +833,107 @@ class AmazonAccount(models.Model):
         except AmazonError as error:
             raise UserError(self._amazon_error_message(error)) from None
 
+    # === ACTION METHODS - SET-UP === #
+
+    def action_create_fba_warehouse(self, company_id=None, channel_name=None):
+        """Create a warehouse standing for Amazon's fulfilment centres.
+
+        Called by the channel form's "Create FBA Warehouse" button, on the
+        channel being edited (none while it is new): the form sets the
+        warehouse on the channel itself, so that its unsaved FBA mode, which
+        needs one, can then be saved.
+
+        :param company_id: the company chosen on the form (default: the channel's)
+        :param channel_name: the name typed on the form, for the warehouse's name
+        :return: the warehouse as {"id", "display_name"}
+        """
+        # Those who may configure the channel may give it its FBA warehouse.
+        # Creating a warehouse is for Inventory administrators, which an Amazon
+        # administrator (a Sales Manager) often is not; sudo is bounded by this
+        # check and by the fixed values below, which choose nothing else.
+        self.check_access("write" if self else "create")
+        if self:
+            company_id = company_id or self.ensure_one().company_id.id
+            channel_name = channel_name or self.name
+        company = self.env["res.company"].browse(company_id or self.env.company.id)
+        if company not in self.env.user.company_ids:
+            raise AccessError(
+                self.env._(
+                    "You cannot create a warehouse in company %(company)s.",
+                    company=company.sudo().name,
+                )
+            )
+        warehouse = (
+            self.env["stock.warehouse"]
+            .sudo()
+            .with_company(company)
+            .create(self._get_fba_warehouse_values(company, channel_name))
+        )
+        return {"id": warehouse.id, "display_name": warehouse.display_name}
+
+    @api.model
+    def _get_fba_warehouse_values(self, company, channel_name):
+        """Name and short name free in ``company``: "Amazon FBA (channel)" and
+        FBA, FBA2… (a short name has 5 characters at most)."""
+        taken = (
+            self.env["stock.warehouse"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_read([("company_id", "=", company.id)], ["name", "code"])
+        )
+        names = {warehouse["name"] for warehouse in taken}
+        codes = {(warehouse["code"] or "").upper() for warehouse in taken}
+        base_name = (
+            self.env._("Amazon FBA (%(channel)s)", channel=channel_name)
+            if channel_name
+            else self.env._("Amazon FBA")
+        )
+        name = base_name
+        number = 1
+        while name in names:
+            number += 1
+            name = f"{base_name} {number}"
+        code = next(
+            (
+                candidate
+                for candidate in ("FBA", *(f"FBA{n}" for n in range(2, 100)))
+                if candidate not in codes
+            ),
+            None,
+        )
+        if not code:
+            raise UserError(
+                self.env._(
+                    "Company %(company)s has no free FBA short name left: create "
+                    "the FBA warehouse in Inventory.",
+                    company=company.name,
+                )
+            )
+        return {"name": name, "code": code, "company_id": company.id}
+
     # === ACTION METHODS - ORDERS === #
+
+    def action_open_import_now(self):
+        """Import Orders Now: a channel that never imported first says which
+        period it imports and lets the user reach further back."""
+        self.check_access("read")
+        if (
+            len(self) != 1
+            or self.last_import_run
+            or self.import_next_token
+            or self.sudo()._get_import_blocker()
+        ):
+            # The blocker, if any, is told by the import itself.
+            return self.action_import_orders()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Import Orders Now"),
+            "res_model": "amazon.import.now.wizard",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
 
     def action_import_orders(self):
         """Import now, in this request, up to a few pages; the cron does the rest."""
@@ -882,8 +1027,13 @@ class AmazonAccount(models.Model):
         }[self.fba_mode]
 
     def _get_import_start(self):
-        """Where a new search window starts."""
+        """Where a new search window starts: the period chosen for a first
+        import ("Import Orders Now"), else the cursor or the look-back."""
         self.ensure_one()
+        start = self.env.context.get("amazon_import_start")
+        if start:
+            oldest = fields.Datetime.now() - timedelta(days=IMPORT_MAX_LOOKBACK_DAYS)
+            return max(fields.Datetime.to_datetime(start), oldest)
         if self.use_last_import_datetime and self.last_import_datetime:
             return self.last_import_datetime
         return fields.Datetime.now() - timedelta(days=self.lookback_days)

@@ -385,22 +385,28 @@ class AmazonAccount(models.Model):
         self.ensure_one()
         return self.get_base_url().rstrip("/") + const.OAUTH_CALLBACK_ROUTE
 
-    def _get_amazon_consent_url(self, state, draft=False):
-        """Seller Central consent page of the channel's domain."""
+    def _get_seller_central_url(self):
+        """Seller Central of the channel's domain, or the administrator's override."""
         self.ensure_one()
-        # sudo: only administrators see the hosts and the application, but they
-        # apply to everyone.
+        # sudo: only administrators see the hosts, but they apply to everyone.
         account = self.sudo()
         marketplace = (
             account.env["amazon.marketplace"]
             .with_context(active_test=False)
             .search([("code", "=", self.seller_central_domain)], limit=1)
         )
-        base = (
+        return (
             account.seller_central_url_override
             or marketplace.seller_central_url
             or "https://sellercentral.amazon.com"
-        )
+        ).rstrip("/")
+
+    def _get_amazon_consent_url(self, state, draft=False):
+        """Seller Central consent page of the channel's domain."""
+        self.ensure_one()
+        # sudo: only administrators see the application, but it applies to everyone.
+        account = self.sudo()
+        base = self._get_seller_central_url()
         params = {
             "application_id": account.application_id or "",
             "state": state,

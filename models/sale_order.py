@@ -5,6 +5,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from decimal import Decimal
+from urllib.parse import quote
 
 from markupsafe import escape
 
@@ -103,6 +104,11 @@ class SaleOrder(models.Model):
         copy=False,
         help="Amazon SKUs without a product: map them, then retry the order.",
     )
+    amazon_seller_central_url = fields.Char(
+        string="Seller Central Link",
+        compute="_compute_amazon_seller_central_url",
+        help="The order's page in the channel's Seller Central.",
+    )
 
     _sql_constraints = [
         (
@@ -116,6 +122,25 @@ class SaleOrder(models.Model):
     def _rec_names_search(self):
         # An Amazon order ID typed in a sale order field finds its order.
         return [*super()._rec_names_search, "amazon_order_ref"]
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("amazon_order_ref", "amazon_account_id.seller_central_domain")
+    def _compute_amazon_seller_central_url(self):
+        # One Seller Central look-up per channel, not per order; sudo: whoever
+        # reads the order may follow its link, channel access or not.
+        bases = {
+            account: account._get_seller_central_url()
+            for account in self.amazon_account_id.sudo()
+        }
+        for order in self:
+            ref = order.amazon_order_ref
+            order.amazon_seller_central_url = (
+                ref
+                and order.amazon_account_id
+                and f"{bases[order.amazon_account_id]}/orders-v3/order/"
+                f"{quote(ref, safe='')}"
+            )
 
     # === CRUD METHODS === #
 

@@ -71,9 +71,14 @@ class TestDailyUseChannel(AmazonCommon):
             self.assertIn("status_banner", banner.get("invisible"))
             self.assertIn(method, [b.get("name") for b in banner.iter("button")])
         header = arch.find("header")
-        for button in header.iter("button"):
-            if button.get("name") == "action_import_orders":
-                self.assertIn("'missing'", button.get("invisible"))
+        import_now = [
+            button
+            for button in header.iter("button")
+            if button.get("name") == "action_open_import_now"
+        ]
+        self.assertTrue(import_now, "Import Orders Now is in the header")
+        for button in import_now:
+            self.assertIn("'missing'", button.get("invisible"))
 
     def test_amazon_orders_menu_for_salesmen(self):
         menu = self.env.ref("sale_amazon_spapi.menu_amazon_orders")
