@@ -128,23 +128,33 @@ class TestSetupHelpers(AmazonCommon):
             {"name": "Amazon EU", "company_id": company.id}
         )
         Account = self.env["amazon.account"].with_user(self.manager)
-        # A new channel: the form passes its company and name.
-        values = Account.action_create_fba_warehouse(
-            company_id=company.id, channel_name="Amazon EU"
-        )
+        # A new channel is an administrator's (only they can finish one).
+        with self.assertRaises(AccessError):
+            Account.action_create_fba_warehouse(
+                company_id=company.id, channel_name="Amazon EU"
+            )
+        # A saved channel: its company and name.
+        account = channel.with_user(self.manager)
+        values = account.action_create_fba_warehouse()
         warehouse = Warehouse.browse(values["id"])
         self.assertEqual(warehouse.name, "Amazon FBA (Amazon EU)")
         self.assertEqual(warehouse.code, "FBA")
         self.assertEqual(warehouse.company_id, company)
         self.assertEqual(values["display_name"], warehouse.display_name)
-        # A saved channel: its company; name and short name stay unique.
-        account = channel.with_user(self.manager)
+        # Name and short name stay unique.
         second = Warehouse.browse(account.action_create_fba_warehouse()["id"])
         self.assertEqual(second.name, "Amazon FBA (Amazon EU) 2")
         self.assertEqual(second.code, "FBA2")
         self.assertLessEqual(len(second.code), 5)
         account.write({"fba_mode": "afn", "fba_warehouse_id": second.id})
         self.assertEqual(channel.fba_warehouse_id, second)
+        # The administrator's new channel: the form passes its company and name.
+        third = self.env["amazon.account"].action_create_fba_warehouse(
+            company_id=company.id, channel_name="Amazon US"
+        )
+        third = Warehouse.browse(third["id"])
+        self.assertEqual((third.name, third.code), ("Amazon FBA (Amazon US)", "FBA3"))
+        self.assertEqual(third.company_id, company)
 
     def test_create_fba_warehouse_needs_channel_rights(self):
         with self.assertRaises(AccessError):
