@@ -331,6 +331,11 @@ def _waits_for_mapping(order):
     return order.state == "draft" and bool(order.amazon_unmapped_skus)
 
 
+def _customization_file(line):
+    """Name of the attachment holding an item's personalisation file."""
+    return f"amazon-custom-{line['item_id']}.zip"
+
+
 def _service_level(value):
     """Amazon's service level, or False for one this version does not know."""
     return value if value in dict(SERVICE_LEVELS) else False
@@ -1421,23 +1426,65 @@ class _ImportBatch:
             )
         if not jobs:
             return
+        stored = self._stored_customizations(jobs)
         # A few files at a time: a page may hold a hundred customised items of
         # up to MAX_CUSTOMIZATION_BYTES each, never all in memory at once.
         step = DOWNLOAD_WORKERS * 2
         for start in range(0, len(jobs), step):
-            self._add_customization_files(jobs[start : start + step], client, level)
+            self._add_customization_files(
+                jobs[start : start + step], client, level, stored
+            )
 
-    def _add_customization_files(self, jobs, client, level):
-        if client is None:
-            no_client = UserError(self.env._("No connection to Amazon."))
-            results = [no_client] * len(jobs)
+    def _stored_customizations(self, jobs):
+        """{(order id, file name): attachment} of the personalisation files a
+        quotation completed in place got at its first import.
+
+        They are read again rather than downloaded: a second copy would be
+        attached, and Amazon's link may have expired since.
+        """
+        orders = self.SaleOrder.union(
+            *(entry["order"] for entry, _order_line, _line in jobs if entry["existing"])
+        )
+        if not orders:
+            return {}
+        attachments = self.env["ir.attachment"].search(
+            [
+                ("res_model", "=", "sale.order"),
+                ("res_id", "in", orders.ids),
+                (
+                    "name",
+                    "in",
+                    [_customization_file(line) for _entry, _ol, line in jobs],
+                ),
+            ]
+        )
+        return {(att.res_id, att.name): att for att in attachments}
+
+    def _add_customization_files(self, jobs, client, level, stored):
+        kept = [
+            stored.get((entry["order"].id, _customization_file(line)))
+            for entry, _order_line, line in jobs
+        ]
+        urls = [
+            line["customized_url"]
+            for (_entry, _order_line, line), attachment in zip(jobs, kept, strict=True)
+            if not attachment
+        ]
+        if not urls:
+            fetched = []
+        elif client is None:
+            fetched = [UserError(self.env._("No connection to Amazon."))] * len(urls)
         else:
             # These files at once: each is a round trip to Amazon.
-            results = client.download_customizations(
-                [line["customized_url"] for _entry, _order_line, line in jobs]
-            )
+            fetched = client.download_customizations(urls)
+        fetched = iter(fetched)
+        results = [
+            attachment.raw if attachment else next(fetched) for attachment in kept
+        ]
         attachments = []
-        for (entry, order_line, line), data in zip(jobs, results, strict=True):
+        for (entry, order_line, line), data, attachment in zip(
+            jobs, results, kept, strict=True
+        ):
             if isinstance(data, ValueError):
                 # download_customizations refuses a link that is not a web address.
                 data = AmazonError("customization", params={"detail": str(data)})
@@ -1463,9 +1510,11 @@ class _ImportBatch:
                 continue
             if order_line:
                 order_line.amazon_customization = personalisation["text"]
+            if attachment:
+                continue
             attachments.append(
                 {
-                    "name": f"amazon-custom-{line['item_id']}.zip",
+                    "name": _customization_file(line),
                     "datas": base64.b64encode(data),
                     "res_model": "sale.order",
                     "res_id": entry["order"].id,
