@@ -27,6 +27,7 @@
         "wizards/amazon_authorize_templates.xml",
         "wizards/amazon_rotate_secret_wizard_views.xml",
         "wizards/amazon_connection_test_wizard_views.xml",
+        "wizards/amazon_map_sku_wizard_views.xml",
         "views/amazon_marketplace_views.xml",
         "views/amazon_account_views.xml",
         "views/amazon_sku_map_views.xml",

@@ -9,7 +9,7 @@ from decimal import Decimal
 from markupsafe import escape
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import float_compare
 
 from ..amazon import AmazonError, custom, mapping
@@ -163,6 +163,117 @@ class SaleOrder(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    def action_amazon_open_map_sku(self):
+        """The "Map SKU" wizard of a quotation waiting for a SKU mapping."""
+        self.ensure_one()
+        if not self.env["amazon.sku.map"].has_access("create"):
+            raise AccessError(
+                self.env._(
+                    "Only an Amazon administrator maps Amazon SKUs: ask one to map "
+                    "%(skus)s.",
+                    skus=", ".join((self.amazon_unmapped_skus or "").splitlines()),
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Map Amazon SKUs"),
+            "res_model": "amazon.map.sku.wizard",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
+
+    # === BUSINESS METHODS - RETRY === #
+
+    def _amazon_unmapped_items(self):
+        """[(SKU, ASIN or False)] of the items this quotation waits for.
+
+        The ASIN comes from the note line the import left for the item; an
+        item Amazon sent without a SKU cannot get a SKU mapping (its product
+        is found by its ASIN) and is left out.
+        """
+        self.ensure_one()
+        notes = self.order_line.filtered(
+            lambda line: line.display_type and (line.amazon_sku or line.amazon_asin)
+        )
+        asins = {line.amazon_sku: line.amazon_asin for line in notes}
+        no_sku = {line.amazon_asin for line in notes if not line.amazon_sku}
+        keys = (self.amazon_unmapped_skus or "").splitlines()
+        return [
+            (key, asins.get(key) or False)
+            for key in dict.fromkeys(key.strip() for key in keys)
+            if key and key not in no_sku
+        ]
+
+    def _amazon_retry_isolated(self):
+        """Fetch these Amazon orders again and complete them in place.
+
+        :return: dict of sale orders ``completed``, ``waiting`` (still for a
+            SKU mapping) and ``failed`` (channel refused, or Amazon or the
+            import failed on the order), and ``errors``, the channels' reasons
+        """
+        if not self:
+            return {"completed": self, "waiting": self, "failed": self, "errors": []}
+        if not self.env.user.has_group("sale_amazon_spapi.group_amazon_user"):
+            raise AccessError(
+                self.env._("Only Amazon users may retry an Amazon import.")
+            )
+        self.check_access("write")
+        Log = self.env["amazon.import.log"].sudo()
+        last_log = Log.search([], order="id desc", limit=1).id or 0
+        failures = self._amazon_retry_refs(
+            {
+                account: orders.mapped("amazon_order_ref")
+                for account, orders in self.grouped("amazon_account_id").items()
+            }
+        )
+        failed = self.filtered(lambda order: order.amazon_account_id in failures)
+        # An order Amazon or the import failed on is logged: it stays waiting.
+        logged = {
+            (log.account_id.id, log.amazon_order_ref)
+            for log in Log.search(
+                [
+                    ("id", ">", last_log),
+                    ("account_id", "in", self.amazon_account_id.ids),
+                    ("amazon_order_ref", "in", self.mapped("amazon_order_ref")),
+                ]
+            )
+        }
+        waiting = (self - failed).filtered(_waits_for_mapping)
+        failed |= waiting.filtered(
+            lambda order: (order.amazon_account_id.id, order.amazon_order_ref) in logged
+        )
+        return {
+            "completed": self - failed - waiting,
+            "waiting": waiting - failed,
+            "failed": failed,
+            "errors": list(dict.fromkeys(failures.values())),
+        }
+
+    @api.model
+    def _amazon_retry_refs(self, refs_by_account):
+        """Import these Amazon orders again, channel by channel, each in a
+        savepoint: a channel that cannot import (not authorised, an import
+        running) does not stop the next.
+
+        :param refs_by_account: {amazon.account: [Amazon order IDs]}
+        :return: {amazon.account: the reason it failed}
+        """
+        failures = {}
+        for account, refs in refs_by_account.items():
+            try:
+                with self.env.cr.savepoint():
+                    account.sudo()._import_order_refs(refs)
+            except Exception as error:  # noqa: BLE001 - isolated channel by channel
+                _logger.info(
+                    "Amazon retry of channel %s failed: %s",
+                    account.id,
+                    type(error).__name__,
+                )
+                failures[account] = _error_text(error)
+        return failures
 
     # === BUSINESS METHODS - SHIP-BY WINDOW === #
 
@@ -986,6 +1097,9 @@ class _ImportBatch:
                                 quantity=line["quantity"],
                                 title=line["title"],
                             ),
+                            # What the "Map SKU" wizard offers to map.
+                            "amazon_sku": line["sku"],
+                            "amazon_asin": line["asin"],
                         }
                     )
                 )

@@ -1,6 +1,7 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import AmazonImportCommon
 
@@ -54,3 +55,130 @@ class TestMapSku(AmazonImportCommon):
         # The files of the first import stay, once each; Amazon is not asked again.
         self.assertEqual(len(self._custom_files(order)), 2)
         self.assertEqual(len(self.fake.calls_to("customization")), 2)
+
+    # --- the "Map SKU" wizard ------------------------------------------------------
+
+    def _manager(self, login="amz_map_manager"):
+        return new_test_user(
+            self.env,
+            login,
+            groups="sales_team.group_sale_salesman_all_leads,"
+            "sale_amazon_spapi.group_amazon_manager",
+        )
+
+    def _salesman(self, login="amz_map_salesman"):
+        # All documents: the imported orders belong to the channel's salesperson.
+        return new_test_user(
+            self.env, login, groups="sales_team.group_sale_salesman_all_leads"
+        )
+
+    def _open_wizard(self, order):
+        action = order.action_amazon_open_map_sku()
+        self.assertEqual(action["res_model"], "amazon.map.sku.wizard")
+        self.assertEqual(action["target"], "new")
+        return Form(self.env[action["res_model"]].with_context(**action["context"]))
+
+    def test_map_skus_from_the_order_completes_it_in_place(self):
+        ref = self.add_order(
+            items=[
+                _item("NEW-PEN", asin="B0PEN00001"),
+                _item("NEW-INK", asin="B0INK00001"),
+                _item("MUG"),
+            ]
+        )
+        self.import_orders()
+        order = self.orders([ref])
+        self.assertEqual(order.state, "draft")
+        manager = self._manager()
+        order = order.with_user(manager)
+        wizard = self._open_wizard(order)
+        self.assertEqual(wizard.order_id, order)
+        self.assertEqual(wizard.account_id, self.account)
+        pen = self.env["product.product"].create({"name": "Pen"})
+        ink = self.env["product.product"].create({"name": "Ink"})
+        items = {}
+        for index in range(len(wizard.line_ids)):
+            with wizard.line_ids.edit(index) as line:
+                items[line.sku] = line.asin
+                line.product_id = pen if line.sku == "NEW-PEN" else ink
+        self.assertEqual(items, {"NEW-PEN": "B0PEN00001", "NEW-INK": "B0INK00001"})
+        name, order_id = order.name, order.id
+        action = wizard.save().action_map_and_retry()
+        maps = self.env["amazon.sku.map"].search([("account_id", "=", self.account.id)])
+        self.assertEqual(
+            {(m.sku, m.product_id) for m in maps},
+            {("NEW-PEN", pen), ("NEW-INK", ink)},
+        )
+        order = self.orders([ref])
+        self.assertEqual((order.id, order.name), (order_id, name))
+        self.assertEqual(order.state, "sale")
+        self.assertFalse(order.amazon_unmapped_skus)
+        self.assertEqual(order.order_line.product_id & (pen | ink), pen | ink)
+        self.assertEqual(order.amount_total, self.amazon_total(ref))
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertIn(name, action["params"]["message"])
+        # The dialog closes onto the order, which reloads.
+        self.assertEqual(
+            action["params"]["next"], {"type": "ir.actions.act_window_close"}
+        )
+
+    def test_sku_mapped_meanwhile_is_updated_not_duplicated(self):
+        ref = self.add_order(items=[_item("NEW-PEN")])
+        self.import_orders()
+        order = self.orders([ref])
+        pen = self.env["product.product"].create({"name": "Pen"})
+        other = self.env["product.product"].create({"name": "Other pen"})
+        sku_map = self.env["amazon.sku.map"].create(
+            {"account_id": self.account.id, "sku": "NEW-PEN", "product_id": pen.id}
+        )
+        wizard = self._open_wizard(order.with_user(self._manager()))
+        # The mapping made on the channel meanwhile is the proposal.
+        self.assertEqual(wizard.line_ids.edit(0).product_id, pen)
+        with wizard.line_ids.edit(0) as line:
+            line.product_id = other
+        wizard.save().action_map_and_retry()
+        maps = self.env["amazon.sku.map"].search([("account_id", "=", self.account.id)])
+        self.assertEqual(maps, sku_map)
+        self.assertEqual(sku_map.product_id, other)
+        self.assertEqual(order.order_line.product_id[:1], other)
+
+    def test_other_orders_waiting_for_the_sku_are_completed_too(self):
+        first = self.add_order(items=[_item("NEW-PEN")])
+        second = self.add_order(items=[_item("NEW-PEN")])
+        both = self.add_order(items=[_item("NEW-PEN"), _item("NEW-INK")])
+        unrelated = self.add_order(items=[_item("NEW-PEN-2")])
+        self.import_orders()
+        order = self.orders([first])
+        wizard = self._open_wizard(order.with_user(self._manager()))
+        self.assertEqual(wizard.other_order_count, 2)
+        pen = self.env["product.product"].create({"name": "Pen"})
+        with wizard.line_ids.edit(0) as line:
+            line.product_id = pen
+        self.fake.calls.clear()
+        action = wizard.save().action_map_and_retry()
+        self.assertEqual(self.orders([first, second]).mapped("state"), ["sale"] * 2)
+        self.assertEqual(self.orders([both]).amazon_unmapped_skus, "NEW-INK")
+        self.assertEqual(self.orders([unrelated]).amazon_unmapped_skus, "NEW-PEN-2")
+        self.assertEqual(len(self.fake.calls_to("getOrder")), 3)
+        message = action["params"]["message"]
+        self.assertIn("1 other order(s) waiting for these SKUs completed", message)
+        self.assertIn("1 other order(s) still wait", message)
+
+    def test_salesman_is_told_to_ask_a_manager(self):
+        ref = self.add_order(items=[_item("NEW-PEN")])
+        self.import_orders()
+        order = self.orders([ref]).with_user(self._salesman())
+        with self.assertRaisesRegex(AccessError, "ask one to map NEW-PEN"):
+            order.action_amazon_open_map_sku()
+        with self.assertRaises(AccessError):
+            self.env["amazon.map.sku.wizard"].with_user(order.env.user).create(
+                {"order_id": order.id}
+            )
+        arch = order.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertNotIn("action_amazon_open_map_sku", arch)
+        self.assertIn("Ask an Amazon", arch)
+        manager_arch = order.with_user(self._manager()).get_views([(False, "form")])[
+            "views"
+        ]["form"]["arch"]
+        self.assertIn('name="action_amazon_open_map_sku"', manager_arch)
+        self.assertNotIn("Ask an Amazon", manager_arch)
