@@ -22,6 +22,7 @@
         "data/mail_activity_type_data.xml",
         "data/mail_template_credentials.xml",
         "data/ir_cron_credentials.xml",
+        "data/sale_order_actions.xml",
         "wizards/amazon_import_order_wizard_views.xml",
         "wizards/amazon_authorize_wizard_views.xml",
         "wizards/amazon_authorize_templates.xml",

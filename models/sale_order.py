@@ -164,6 +164,63 @@ class SaleOrder(models.Model):
             },
         }
 
+    def action_amazon_retry_selected(self):
+        """Retry the selected Amazon quotations waiting for a SKU mapping (the
+        list's "Retry Amazon Import"): one failing order or channel does not
+        stop the others, and a notification counts what happened."""
+        amazon = self.filtered("amazon_account_id")
+        retryable = amazon.filtered(_waits_for_mapping)
+        result = retryable._amazon_retry_isolated()
+        parts = []
+        if result["completed"]:
+            parts.append(
+                self.env._("Completed: %(count)s.", count=len(result["completed"]))
+            )
+        if result["waiting"]:
+            parts.append(
+                self.env._(
+                    "Still waiting for a SKU mapping: %(orders)s.",
+                    orders=", ".join(result["waiting"].mapped("name")),
+                )
+            )
+        if result["failed"]:
+            parts.append(
+                self.env._(
+                    "Failed: %(orders)s (%(reasons)s).",
+                    orders=", ".join(result["failed"].mapped("name")),
+                    reasons="; ".join(result["errors"])
+                    or self.env._("see the channel's import log"),
+                )
+            )
+        if amazon - retryable:
+            parts.append(
+                self.env._(
+                    "Not waiting for Amazon, left as they are: %(count)s.",
+                    count=len(amazon - retryable),
+                )
+            )
+        if self - amazon:
+            parts.append(
+                self.env._(
+                    "Not Amazon orders, ignored: %(count)s.", count=len(self - amazon)
+                )
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Retry Amazon Import"),
+                "type": "danger"
+                if result["failed"]
+                else "warning"
+                if result["waiting"] or not retryable
+                else "success",
+                "message": " ".join(parts) or self.env._("No order selected."),
+                "sticky": bool(result["failed"]),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def action_amazon_open_map_sku(self):
         """The "Map SKU" wizard of a quotation waiting for a SKU mapping."""
         self.ensure_one()

@@ -182,3 +182,106 @@ class TestMapSku(AmazonImportCommon):
         ]["form"]["arch"]
         self.assertIn('name="action_amazon_open_map_sku"', manager_arch)
         self.assertNotIn("Ask an Amazon", manager_arch)
+
+    # --- retry from the list -------------------------------------------------------
+
+    def test_retry_selected_orders_isolates_failures(self):
+        done = self.add_order(items=[_item("NEW-PEN")])
+        waiting = self.add_order(items=[_item("NEW-INK")])
+        gone = self.add_order(items=[_item("NEW-PEN")])
+        complete = self.add_order(items=[_item("MUG")])
+        self.import_orders()
+        blocked = self.add_channel("A3BLOCKED1234")
+        blocked_ref = self.add_order(
+            items=[_item("NEW-PEN")], seller_id="A3BLOCKED1234"
+        )
+        self.import_orders(blocked)
+        blocked_order = self.env["sale.order"].search(
+            [("amazon_order_ref", "=", blocked_ref)]
+        )
+        self.assertEqual(blocked_order.state, "draft")
+        blocked.lwa_refresh_token = False
+        pen = self.env["product.product"].create({"name": "Pen"})
+        self.env["amazon.sku.map"].create(
+            [
+                {"account_id": account.id, "sku": "NEW-PEN", "product_id": pen.id}
+                for account in (self.account, blocked)
+            ]
+        )
+        del self.fake.store.orders[gone]
+        manual = self.env["sale.order"].create(
+            {"partner_id": self.env["res.partner"].create({"name": "Walk-in"}).id}
+        )
+        selection = (
+            self.orders([done, waiting, gone, complete]) | blocked_order | manual
+        )
+        action = selection.with_user(self._salesman()).action_amazon_retry_selected()
+        self.assertEqual(self.orders([done]).state, "sale")
+        self.assertEqual(self.orders([waiting]).state, "draft")
+        self.assertEqual(self.orders([gone]).state, "draft")
+        self.assertEqual(blocked_order.state, "draft")
+        params = action["params"]
+        self.assertEqual(params["type"], "danger")
+        message = params["message"]
+        self.assertIn("Completed: 1.", message)
+        self.assertIn(
+            f"Still waiting for a SKU mapping: {self.orders([waiting]).name}", message
+        )
+        self.assertIn(self.orders([gone]).name, message.split("Failed:")[1])
+        self.assertIn(blocked_order.name, message.split("Failed:")[1])
+        self.assertIn("cannot call Amazon", message)
+        self.assertIn("Not waiting for Amazon, left as they are: 1.", message)
+        self.assertIn("Not Amazon orders, ignored: 1.", message)
+
+    def test_retry_action_in_the_list_for_amazon_users(self):
+        action = self.env.ref("sale_amazon_spapi.sale_order_action_amazon_retry")
+        self.assertEqual(action.binding_model_id.model, "sale.order")
+        self.assertEqual(action.binding_view_types, "list")
+        self.assertEqual(
+            action.groups_id, self.env.ref("sale_amazon_spapi.group_amazon_user")
+        )
+        ref = self.add_order(items=[_item("NEW-PEN")])
+        self.import_orders()
+        pen = self.env["product.product"].create({"name": "Pen"})
+        self.env["amazon.sku.map"].create(
+            {"account_id": self.account.id, "sku": "NEW-PEN", "product_id": pen.id}
+        )
+        order = self.orders([ref])
+        result = (
+            action.with_user(self._salesman())
+            .with_context(
+                active_model="sale.order", active_ids=order.ids, active_id=order.id
+            )
+            .run()
+        )
+        self.assertEqual(result["params"]["type"], "success")
+        self.assertEqual(order.state, "sale")
+        inventory = new_test_user(
+            self.env, "amz_stock_only", groups="stock.group_stock_user"
+        )
+        with self.assertRaises(AccessError):
+            order.with_user(inventory)._amazon_retry_isolated()
+
+    def test_retry_from_the_log_isolates_channels(self):
+        Log = self.env["amazon.import.log"]
+        ref = self.add_order(items=[_item("MUG")])
+        blocked = self.add_channel("A3BLOCKED5678", lwa_refresh_token=False)
+        logs = Log.create(
+            [
+                {
+                    "account_id": self.account.id,
+                    "amazon_order_ref": ref,
+                    "message": "x",
+                },
+                {
+                    "account_id": blocked.id,
+                    "amazon_order_ref": "202-0000000-0000001",
+                    "message": "x",
+                },
+            ]
+        )
+        action = logs.with_user(self._manager()).action_retry()
+        self.assertEqual(self.orders([ref]).state, "sale")
+        self.assertEqual(logs[0].state, "done")
+        self.assertEqual(logs[1].state, "error")
+        self.assertIn("cannot call Amazon", action["params"]["message"])
