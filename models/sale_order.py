@@ -188,8 +188,7 @@ class SaleOrder(models.Model):
                 self.env._(
                     "Failed: %(orders)s (%(reasons)s).",
                     orders=", ".join(result["failed"].mapped("name")),
-                    reasons="; ".join(result["errors"])
-                    or self.env._("see the channel's import log"),
+                    reasons="; ".join(result["errors"]),
                 )
             )
         if amazon - retryable:
@@ -299,14 +298,22 @@ class SaleOrder(models.Model):
             )
         }
         waiting = (self - failed).filtered(_waits_for_mapping)
-        failed |= waiting.filtered(
+        logged_failed = waiting.filtered(
             lambda order: (order.amazon_account_id.id, order.amazon_order_ref) in logged
         )
+        errors = list(dict.fromkeys(failures.values()))
+        if logged_failed:
+            errors.append(
+                self.env._(
+                    "%(orders)s: the channel's import log says why",
+                    orders=", ".join(logged_failed.mapped("name")),
+                )
+            )
         return {
             "completed": self - failed - waiting,
-            "waiting": waiting - failed,
-            "failed": failed,
-            "errors": list(dict.fromkeys(failures.values())),
+            "waiting": waiting - logged_failed,
+            "failed": failed | logged_failed,
+            "errors": errors,
         }
 
     @api.model

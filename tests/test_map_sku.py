@@ -230,6 +230,7 @@ class TestMapSku(AmazonImportCommon):
         self.assertIn(self.orders([gone]).name, message.split("Failed:")[1])
         self.assertIn(blocked_order.name, message.split("Failed:")[1])
         self.assertIn("cannot call Amazon", message)
+        self.assertIn(f"{self.orders([gone]).name}: the channel's import log", message)
         self.assertIn("Not waiting for Amazon, left as they are: 1.", message)
         self.assertIn("Not Amazon orders, ignored: 1.", message)
 

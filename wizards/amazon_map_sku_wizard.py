@@ -121,8 +121,7 @@ class AmazonMapSkuWizard(models.TransientModel):
                     "The SKUs are mapped but order %(order)s could not be "
                     "completed: %(reason)s",
                     order=order.name,
-                    reason="; ".join(result["errors"])
-                    or self.env._("see the channel's import log."),
+                    reason="; ".join(result["errors"]),
                 )
             )
         else:
