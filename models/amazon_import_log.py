@@ -42,14 +42,32 @@ class AmazonImportLog(models.Model):
         the logged shipment confirmations again."""
         shipment_logs = self.filtered(lambda log: log.operation == "shipment")
         shipment_logs.amazon_shipment_id.sudo()._requeue()
-        for account, logs in (
-            (self - shipment_logs)
-            .filtered("amazon_order_ref")
-            .grouped("account_id")
-            .items()
-        ):
-            account.sudo()._import_order_refs(logs.mapped("amazon_order_ref"))
-        return True
+        order_logs = (self - shipment_logs).filtered("amazon_order_ref")
+        # A channel that cannot import does not stop the others'.
+        failures = self.env["sale.order"]._amazon_retry_refs(
+            {
+                account: logs.mapped("amazon_order_ref")
+                for account, logs in order_logs.grouped("account_id").items()
+            }
+        )
+        if not failures:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Retry Amazon Import"),
+                "type": "danger",
+                "sticky": True,
+                "message": " ".join(
+                    self.env._(
+                        "%(channel)s: %(reason)s", channel=account.name, reason=reason
+                    )
+                    for account, reason in failures.items()
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_mark_done(self):
         self.state = "done"

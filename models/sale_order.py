@@ -10,7 +10,7 @@ from urllib.parse import quote
 from markupsafe import escape
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import float_compare
 
 from ..amazon import AmazonError, custom, mapping
@@ -189,6 +189,181 @@ class SaleOrder(models.Model):
             },
         }
 
+    def action_amazon_retry_selected(self):
+        """Retry the selected Amazon quotations waiting for a SKU mapping (the
+        list's "Retry Amazon Import"): one failing order or channel does not
+        stop the others, and a notification counts what happened."""
+        amazon = self.filtered("amazon_account_id")
+        retryable = amazon.filtered(_waits_for_mapping)
+        result = retryable._amazon_retry_isolated()
+        parts = []
+        if result["completed"]:
+            parts.append(
+                self.env._("Completed: %(count)s.", count=len(result["completed"]))
+            )
+        if result["waiting"]:
+            parts.append(
+                self.env._(
+                    "Still waiting for a SKU mapping: %(orders)s.",
+                    orders=", ".join(result["waiting"].mapped("name")),
+                )
+            )
+        if result["failed"]:
+            parts.append(
+                self.env._(
+                    "Failed: %(orders)s (%(reasons)s).",
+                    orders=", ".join(result["failed"].mapped("name")),
+                    reasons="; ".join(result["errors"]),
+                )
+            )
+        if amazon - retryable:
+            parts.append(
+                self.env._(
+                    "Not waiting for Amazon, left as they are: %(count)s.",
+                    count=len(amazon - retryable),
+                )
+            )
+        if self - amazon:
+            parts.append(
+                self.env._(
+                    "Not Amazon orders, ignored: %(count)s.", count=len(self - amazon)
+                )
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Retry Amazon Import"),
+                "type": "danger"
+                if result["failed"]
+                else "warning"
+                if result["waiting"] or not retryable
+                else "success",
+                "message": " ".join(parts) or self.env._("No order selected."),
+                "sticky": bool(result["failed"]),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_amazon_open_map_sku(self):
+        """The "Map SKU" wizard of a quotation waiting for a SKU mapping."""
+        self.ensure_one()
+        if not self.env["amazon.sku.map"].has_access("create"):
+            raise AccessError(
+                self.env._(
+                    "Only an Amazon administrator maps Amazon SKUs: ask one to map "
+                    "%(skus)s.",
+                    skus=", ".join((self.amazon_unmapped_skus or "").splitlines()),
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Map Amazon SKUs"),
+            "res_model": "amazon.map.sku.wizard",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
+
+    # === BUSINESS METHODS - RETRY === #
+
+    def _amazon_unmapped_items(self):
+        """[(SKU, ASIN or False)] of the items this quotation waits for.
+
+        The ASIN comes from the note line the import left for the item; an
+        item Amazon sent without a SKU cannot get a SKU mapping (its product
+        is found by its ASIN) and is left out.
+        """
+        self.ensure_one()
+        notes = self.order_line.filtered(
+            lambda line: line.display_type and (line.amazon_sku or line.amazon_asin)
+        )
+        asins = {line.amazon_sku: line.amazon_asin for line in notes}
+        no_sku = {line.amazon_asin for line in notes if not line.amazon_sku}
+        keys = (self.amazon_unmapped_skus or "").splitlines()
+        return [
+            (key, asins.get(key) or False)
+            for key in dict.fromkeys(key.strip() for key in keys)
+            if key and key not in no_sku
+        ]
+
+    def _amazon_retry_isolated(self):
+        """Fetch these Amazon orders again and complete them in place.
+
+        :return: dict of sale orders ``completed``, ``waiting`` (still for a
+            SKU mapping) and ``failed`` (channel refused, or Amazon or the
+            import failed on the order), and ``errors``, the channels' reasons
+        """
+        if not self:
+            return {"completed": self, "waiting": self, "failed": self, "errors": []}
+        if not self.env.user.has_group("sale_amazon_spapi.group_amazon_user"):
+            raise AccessError(
+                self.env._("Only Amazon users may retry an Amazon import.")
+            )
+        self.check_access("write")
+        Log = self.env["amazon.import.log"].sudo()
+        last_log = Log.search([], order="id desc", limit=1).id or 0
+        failures = self._amazon_retry_refs(
+            {
+                account: orders.mapped("amazon_order_ref")
+                for account, orders in self.grouped("amazon_account_id").items()
+            }
+        )
+        failed = self.filtered(lambda order: order.amazon_account_id in failures)
+        # An order Amazon or the import failed on is logged: it stays waiting.
+        logged = {
+            (log.account_id.id, log.amazon_order_ref)
+            for log in Log.search(
+                [
+                    ("id", ">", last_log),
+                    ("account_id", "in", self.amazon_account_id.ids),
+                    ("amazon_order_ref", "in", self.mapped("amazon_order_ref")),
+                ]
+            )
+        }
+        waiting = (self - failed).filtered(_waits_for_mapping)
+        logged_failed = waiting.filtered(
+            lambda order: (order.amazon_account_id.id, order.amazon_order_ref) in logged
+        )
+        errors = list(dict.fromkeys(failures.values()))
+        if logged_failed:
+            errors.append(
+                self.env._(
+                    "%(orders)s: the channel's import log says why",
+                    orders=", ".join(logged_failed.mapped("name")),
+                )
+            )
+        return {
+            "completed": self - failed - waiting,
+            "waiting": waiting - logged_failed,
+            "failed": failed | logged_failed,
+            "errors": errors,
+        }
+
+    @api.model
+    def _amazon_retry_refs(self, refs_by_account):
+        """Import these Amazon orders again, channel by channel, each in a
+        savepoint: a channel that cannot import (not authorised, an import
+        running) does not stop the next.
+
+        :param refs_by_account: {amazon.account: [Amazon order IDs]}
+        :return: {amazon.account: the reason it failed}
+        """
+        failures = {}
+        for account, refs in refs_by_account.items():
+            try:
+                with self.env.cr.savepoint():
+                    account.sudo()._import_order_refs(refs)
+            except Exception as error:  # noqa: BLE001 - isolated channel by channel
+                _logger.info(
+                    "Amazon retry of channel %s failed: %s",
+                    account.id,
+                    type(error).__name__,
+                )
+                failures[account] = _error_text(error)
+        return failures
+
     # === BUSINESS METHODS - SHIP-BY WINDOW === #
 
     @api.model
@@ -354,6 +529,11 @@ class SaleOrder(models.Model):
 def _waits_for_mapping(order):
     """Whether an imported order is a quotation waiting for a SKU mapping."""
     return order.state == "draft" and bool(order.amazon_unmapped_skus)
+
+
+def _customization_file(line):
+    """Name of the attachment holding an item's personalisation file."""
+    return f"amazon-custom-{line['item_id']}.zip"
 
 
 def _service_level(value):
@@ -1006,6 +1186,9 @@ class _ImportBatch:
                                 quantity=line["quantity"],
                                 title=line["title"],
                             ),
+                            # What the "Map SKU" wizard offers to map.
+                            "amazon_sku": line["sku"],
+                            "amazon_asin": line["asin"],
                         }
                     )
                 )
@@ -1446,23 +1629,65 @@ class _ImportBatch:
             )
         if not jobs:
             return
+        stored = self._stored_customizations(jobs)
         # A few files at a time: a page may hold a hundred customised items of
         # up to MAX_CUSTOMIZATION_BYTES each, never all in memory at once.
         step = DOWNLOAD_WORKERS * 2
         for start in range(0, len(jobs), step):
-            self._add_customization_files(jobs[start : start + step], client, level)
+            self._add_customization_files(
+                jobs[start : start + step], client, level, stored
+            )
 
-    def _add_customization_files(self, jobs, client, level):
-        if client is None:
-            no_client = UserError(self.env._("No connection to Amazon."))
-            results = [no_client] * len(jobs)
+    def _stored_customizations(self, jobs):
+        """{(order id, file name): attachment} of the personalisation files a
+        quotation completed in place got at its first import.
+
+        They are read again rather than downloaded: a second copy would be
+        attached, and Amazon's link may have expired since.
+        """
+        orders = self.SaleOrder.union(
+            *(entry["order"] for entry, _order_line, _line in jobs if entry["existing"])
+        )
+        if not orders:
+            return {}
+        attachments = self.env["ir.attachment"].search(
+            [
+                ("res_model", "=", "sale.order"),
+                ("res_id", "in", orders.ids),
+                (
+                    "name",
+                    "in",
+                    [_customization_file(line) for _entry, _ol, line in jobs],
+                ),
+            ]
+        )
+        return {(att.res_id, att.name): att for att in attachments}
+
+    def _add_customization_files(self, jobs, client, level, stored):
+        kept = [
+            stored.get((entry["order"].id, _customization_file(line)))
+            for entry, _order_line, line in jobs
+        ]
+        urls = [
+            line["customized_url"]
+            for (_entry, _order_line, line), attachment in zip(jobs, kept, strict=True)
+            if not attachment
+        ]
+        if not urls:
+            fetched = []
+        elif client is None:
+            fetched = [UserError(self.env._("No connection to Amazon."))] * len(urls)
         else:
             # These files at once: each is a round trip to Amazon.
-            results = client.download_customizations(
-                [line["customized_url"] for _entry, _order_line, line in jobs]
-            )
+            fetched = client.download_customizations(urls)
+        fetched = iter(fetched)
+        results = [
+            attachment.raw if attachment else next(fetched) for attachment in kept
+        ]
         attachments = []
-        for (entry, order_line, line), data in zip(jobs, results, strict=True):
+        for (entry, order_line, line), data, attachment in zip(
+            jobs, results, kept, strict=True
+        ):
             if isinstance(data, ValueError):
                 # download_customizations refuses a link that is not a web address.
                 data = AmazonError("customization", params={"detail": str(data)})
@@ -1488,9 +1713,11 @@ class _ImportBatch:
                 continue
             if order_line:
                 order_line.amazon_customization = personalisation["text"]
+            if attachment:
+                continue
             attachments.append(
                 {
-                    "name": f"amazon-custom-{line['item_id']}.zip",
+                    "name": _customization_file(line),
                     "datas": base64.b64encode(data),
                     "res_model": "sale.order",
                     "res_id": entry["order"].id,
