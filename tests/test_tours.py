@@ -1,10 +1,15 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
+import base64
+import json
+import os
 import unittest
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import ChromeBrowser
 
 from odoo.addons.sale_amazon_spapi import const
 from odoo.addons.sale_amazon_spapi.amazon import Pacer
@@ -17,8 +22,17 @@ CLIENT_ID = "amzn1.application-oa2-client.tour0000000000000001"
 CLIENT_SECRET = "amzn1.oa2-cs.v1.tour0secret0000000000000000000001"
 APPLICATION_ID = "amzn1.sp.solution.tour0000-0000-0000-0000-000000000001"
 SELLER_ID = "A3TOURSELLER01"
+# A second seller: its order waiting for a mapping stays out of the others' imports.
+MAP_SELLER_ID = "A3TOURSELLER02"
 ORDER_REFS = ("202-0000001-1000001", "202-0000001-1000002")
 UNMAPPED_REF = "202-0000001-1000003"
+
+# SALE_AMAZON_SPAPI_SCREENSHOTS=readme/images: the tours' screenshot steps
+# (static/tests/tours/amazon_tour_utils.js) save PNGs there; without it they
+# do nothing. A relative path is the addon's.
+SCREENSHOTS_ENV = "SALE_AMAZON_SPAPI_SCREENSHOTS"
+SCREENSHOT_SIGNAL = "sale_amazon_spapi screenshot: "
+ADDON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @tagged("post_install", "-at_install")
@@ -71,6 +85,25 @@ class TestTours(HttpCase):
                 ),
                 seller_id=SELLER_ID,
             )
+        cls.fake.add_seller(MAP_SELLER_ID, [cls.uk.marketplace_id], "Tour Shop 2")
+        cls.fake.add_order(
+            make_order(
+                order_id=UNMAPPED_REF,
+                marketplace="UK",
+                items=[
+                    {
+                        "sku": "NEW-MUG",
+                        "asin": "B0NEWMUG01",
+                        "qty": 2,
+                        "unit_price": "12.00",
+                    }
+                ],
+                buyer_name="Carla Tour",
+                created=created,
+                seller_id=MAP_SELLER_ID,
+            ),
+            seller_id=MAP_SELLER_ID,
+        )
         cls.admin = new_test_user(
             cls.env,
             "tour_admin",
@@ -82,6 +115,13 @@ class TestTours(HttpCase):
             "tour_salesman",
             "sales_team.group_sale_salesman",
             name="Sam Salesman",
+        )
+        cls.amazon_manager = new_test_user(
+            cls.env,
+            "tour_amazon_manager",
+            "sales_team.group_sale_salesman_all_leads,"
+            "sale_amazon_spapi.group_amazon_manager",
+            name="Maya Amazon Manager",
         )
 
     @classmethod
@@ -113,6 +153,9 @@ class TestTours(HttpCase):
                 }
             )
 
+    # The README's screenshots are this wide.
+    browser_size = "1280x800"
+
     def setUp(self):
         super().setUp()
         # Each tour starts with Amazon's full request budget.
@@ -130,11 +173,29 @@ class TestTours(HttpCase):
                 "(test-requirements.txt)."
             )
 
-    def _authorised_channel(self, **vals):
+    def start_tour(self, url_path, tour_name, **kwargs):
+        folder = os.environ.get(SCREENSHOTS_ENV)
+        if not folder:
+            return super().start_tour(url_path, tour_name, **kwargs)
+        folder = os.path.join(ADDON_ROOT, folder)
+        os.makedirs(folder, exist_ok=True)
+        options = {"stepDelay": 0, "startUrl": url_path}
+        # The flag lives in localStorage: the tour reads it again after the
+        # consent's page loads.
+        kwargs["code"] = (
+            "localStorage.setItem('sale_amazon_spapi.screenshots', '1'); "
+            f"odoo.startTour({tour_name!r}, {json.dumps(options)})"
+        )
+        with patch.object(
+            ChromeBrowser, "_handle_console", _screenshot_console(folder)
+        ):
+            return super().start_tour(url_path, tour_name, **kwargs)
+
+    def _authorised_channel(self, seller_id=SELLER_ID, **vals):
         """A channel set up and authorised earlier, with its orders imported."""
         token = self.fake.add_refresh_token(
             CLIENT_ID,
-            seller_id=SELLER_ID,
+            seller_id=seller_id,
             marketplace_ids=[self.uk.marketplace_id, self.de.marketplace_id],
         )
         account = self.env["amazon.account"].create(
@@ -147,7 +208,7 @@ class TestTours(HttpCase):
                 "lwa_refresh_token": token,
                 "lwa_auth_url": self.fake.lwa_url,
                 "sp_api_endpoint": self.fake.base_url,
-                "seller_id": SELLER_ID,
+                "seller_id": seller_id,
                 **vals,
             }
         )
@@ -183,3 +244,42 @@ class TestTours(HttpCase):
         self.start_tour(
             "/odoo", "sale_amazon_spapi_salesman_orders", login=self.salesman.login
         )
+
+
+def _screenshot_console(folder):
+    """ChromeBrowser's console handler, taking the screenshots a tour asks for.
+
+    It runs in the browser's receiving thread, which must not wait for Chrome:
+    the capture is asked for, and its answer both saves the PNG and tells the
+    waiting tour step (data-amazon-screenshot on <body>) to go on.
+    """
+    handle_console = ChromeBrowser._handle_console
+
+    def handler(browser, **event):
+        args = event.get("args")
+        text = args and args[0].get("value")
+        if event.get("type") != "log" or not (
+            isinstance(text, str) and text.startswith(SCREENSHOT_SIGNAL)
+        ):
+            return handle_console(browser, **event)
+        name = text[len(SCREENSHOT_SIGNAL) :]
+
+        def save(future):
+            path = os.path.join(folder, f"{name}.png")
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(future.result()["data"]))
+            browser._logger.info("screenshot %s", path)
+            browser._websocket_send(
+                "Runtime.evaluate",
+                params={
+                    "expression": "document.body.dataset.amazonScreenshot = "
+                    + json.dumps(name)
+                },
+            )
+
+        capture = browser._websocket_send(
+            "Page.captureScreenshot", params={"format": "png"}, with_future=True
+        )
+        capture.add_done_callback(save)
+
+    return handler

@@ -3,6 +3,7 @@
 
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { screenshot } from "@sale_amazon_spapi/../tests/tours/amazon_tour_utils";
 
 // tests/test_tours.py registers this application at the fake Amazon, whose
 // seller A3TOURSELLER01 approves the consent and has two orders to import.
@@ -44,6 +45,7 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_channel_setup", {
             run: `edit ${APPLICATION_ID}`,
         },
         ...stepUtils.saveForm(),
+        screenshot("channel_not_authorised", "body:has(.o_form_saved div[name=not_authorised])"),
         {
             content: "The channel says it is not authorised yet: authorise it",
             trigger: ".o_form_view div[name=not_authorised] button[name=action_open_authorize_wizard]",
@@ -66,6 +68,10 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_channel_setup", {
             content: "A notification says the connection test passed",
             trigger: ".o_notification:has(.o_notification_bar.bg-success):contains(it can import orders now)",
         },
+        screenshot(
+            "channel_authorised",
+            "body:has(.o_form_view .o_field_widget[name=seller_id] input:value(A3TOURSELLER01)):has(.o_notification)"
+        ),
         {
             content: "The breadcrumb leads back to the channels",
             trigger: ".o_breadcrumb .breadcrumb-item:contains(Amazon Channels)",

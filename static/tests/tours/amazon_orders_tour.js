@@ -3,6 +3,7 @@
 
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { screenshot } from "@sale_amazon_spapi/../tests/tours/amazon_tour_utils";
 
 // tests/test_tours.py imports two orders of channel "Amazon UK" beforehand.
 const ORDER_REF = "202-0000001-1000001";
@@ -33,6 +34,7 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_salesman_orders", {
             content: "The totals are summed",
             trigger: ".o_list_view tfoot td:contains(24.00)",
         },
+        screenshot("amazon_orders", "body:has(.o_list_view tfoot td:contains(24.00))"),
         {
             content: "Open the search options",
             trigger: ".o_searchview_dropdown_toggler",
@@ -77,5 +79,10 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_salesman_orders", {
         {
             trigger: ".o_field_widget[name=amazon_account_id]:contains(Amazon UK)",
         },
+        screenshot(
+            "order_amazon_tab",
+            "body:has(.o_notebook .nav-link.active:contains(Amazon))",
+            ".o_notebook .tab-content"
+        ),
     ],
 });
