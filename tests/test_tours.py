@@ -245,6 +245,28 @@ class TestTours(HttpCase):
             "/odoo", "sale_amazon_spapi_salesman_orders", login=self.salesman.login
         )
 
+    def test_amazon_manager_maps_a_sku_from_the_order(self):
+        """Map SKU from the unmapped banner; the same quotation is completed."""
+        account = self._authorised_channel(MAP_SELLER_ID)
+        order = self.env["sale.order"].search([("amazon_account_id", "=", account.id)])
+        self.assertEqual(order.amazon_order_ref, UNMAPPED_REF)
+        self.assertEqual(order.amazon_unmapped_skus, "NEW-MUG")
+        name = order.name
+        self.start_tour(
+            "/odoo/action-sale_amazon_spapi.action_amazon_orders",
+            "sale_amazon_spapi_map_sku",
+            login=self.amazon_manager.login,
+        )
+        self.env.invalidate_all()
+        orders = self.env["sale.order"].search([("amazon_account_id", "=", account.id)])
+        self.assertEqual(orders, order, "the retry completed the quotation in place")
+        self.assertEqual(order.name, name)
+        self.assertEqual(order.state, "sale")
+        self.assertFalse(order.amazon_unmapped_skus)
+        self.assertEqual(order.order_line.product_id.mapped("default_code"), ["MUG"])
+        sku_map = self.env["amazon.sku.map"].search([("account_id", "=", account.id)])
+        self.assertEqual(sku_map.sku, "NEW-MUG")
+
 
 def _screenshot_console(folder):
     """ChromeBrowser's console handler, taking the screenshots a tour asks for.
