@@ -65,6 +65,10 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_salesman_orders", {
             run: "click",
         },
         {
+            content: "No New button: the orders come from Amazon",
+            trigger: ".o_form_view .o_control_panel:not(:has(.o_form_button_create)) .o_breadcrumb:contains(Amazon Orders)",
+        },
+        {
             content: "Open its Amazon tab",
             trigger: ".o_form_view .o_notebook .nav-link:contains(Amazon)",
             run: "click",
