@@ -83,6 +83,10 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_salesman_orders", {
         {
             trigger: ".o_field_widget[name=amazon_account_id]:contains(Amazon UK)",
         },
+        {
+            content: "The order links to its page in Seller Central",
+            trigger: `.o_field_widget[name=amazon_seller_central_url] a[href*='sellercentral.amazon.co.uk'][href*='${ORDER_REF}']:contains(Open in Seller Central)`,
+        },
         screenshot(
             "order_amazon_tab",
             "body:has(.o_notebook .nav-link.active:contains(Amazon))",
