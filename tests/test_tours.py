@@ -7,7 +7,7 @@ import unittest
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
-from odoo import Command
+from odoo import Command, http
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
@@ -51,6 +51,11 @@ class TestTours(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Odoo maps the addons' static folders (parsing every manifest) on the
+        # first static request; the browser's first requests came in parallel
+        # and raced for it, and Python 3.11's AST parser is not thread-safe
+        # ("SystemError: AST constructor recursion depth mismatch").
+        http.root.statics.get("sale_amazon_spapi")
         cls.fake = FakeAmazon().start()
         cls.addClassCleanup(cls.fake.stop)
         cls.uk = cls.env.ref("sale_amazon_spapi.marketplace_uk")

@@ -60,17 +60,18 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_channel_setup", {
             trigger: ".modal footer button[name=action_open_consent]",
             run: "click",
         },
+        // Checked first: it closes itself after a few seconds.
         {
-            content: "Back on the channel, authorised for the seller who consented",
-            trigger: `.o_form_view:not(:has(div[name=not_authorised])) .o_field_widget[name=seller_id] input:value(${SELLER_ID})`,
+            content: "Back from Seller Central, a notification says the connection test passed",
+            trigger: ".o_notification:has(.o_notification_bar.bg-success):contains(it can import orders now)",
         },
         {
-            content: "A notification says the connection test passed",
-            trigger: ".o_notification:has(.o_notification_bar.bg-success):contains(it can import orders now)",
+            content: "On the channel, authorised for the seller who consented",
+            trigger: `.o_form_view:not(:has(div[name=not_authorised])) .o_field_widget[name=seller_id] input:value(${SELLER_ID})`,
         },
         screenshot(
             "channel_authorised",
-            "body:has(.o_form_view .o_field_widget[name=seller_id] input:value(A3TOURSELLER01)):has(.o_notification)"
+            `body:has(.o_form_view .o_field_widget[name=seller_id] input:value(${SELLER_ID}))`
         ),
         {
             content: "The breadcrumb leads back to the channels",
