@@ -146,6 +146,23 @@ def odoo_available():
     return proc.returncode == 0 and proc.stdout.strip() == "18"
 
 
+def browser_problem():
+    """Why the tours (tests/test_tours.py) cannot drive a headless Chromium, if so.
+
+    Odoo would skip them; the tests fail instead, and this says why up front.
+    """
+    # The names Odoo 18's ChromeBrowser looks for on Linux.
+    names = ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")
+    if not any(shutil.which(name) for name in names):
+        return (
+            "no Chromium or Chrome on PATH (Debian: apt-get install chromium; "
+            ".ci/run installs it)"
+        )
+    if not _has_module("websocket"):
+        return "the websocket-client module is missing (test-requirements.txt)"
+    return None
+
+
 def odoo_addons_paths():
     import odoo
 
@@ -436,6 +453,9 @@ def main():
         results["plain"] = plain_tests()
     if not args.no_odoo:
         if odoo_available():
+            problem = browser_problem()
+            if problem:
+                print(f"odoo: the tours will FAIL: {problem}")
             runner = "pytest" if _has_module("pytest_odoo") else "odoo"
             if args.odoo_runner:
                 runner = "odoo"
