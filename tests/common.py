@@ -1,9 +1,10 @@
 # Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
 
+import unittest
 from datetime import datetime, timedelta, timezone
 
 from odoo import Command
-from odoo.tests import TransactionCase
+from odoo.tests import HttpCase, TransactionCase
 
 from odoo.addons.sale_amazon_spapi.amazon import Pacer
 from odoo.addons.sale_amazon_spapi.fake_amazon import FakeAmazon
@@ -207,3 +208,21 @@ class AmazonImportCommon(TransactionCase):
     def amazon_total(self, ref):
         order = self.fake.get_order_dict(ref)
         return float(order["proceeds"]["grandTotal"]["amount"])
+
+
+class AmazonBrowserCase(HttpCase):
+    """Browser tests that fail, instead of Odoo's silent skip, without Chrome.
+
+    They are the project's check of what users see: a CI machine without a
+    browser must say so, not pass them unrun.
+    """
+
+    def browser_js(self, *args, **kwargs):
+        try:
+            return super().browser_js(*args, **kwargs)
+        except unittest.SkipTest as skip:
+            self.fail(
+                f"The browser test could not start a headless Chromium ({skip}): "
+                "install Debian's chromium package and the websocket-client module "
+                "(test-requirements.txt)."
+            )

@@ -7,11 +7,11 @@ from unittest.mock import patch
 
 from lxml import etree
 
-from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import convert_file
 from odoo.tools.misc import file_path
 
-from .common import AmazonCommon
+from .common import AmazonBrowserCase, AmazonCommon
 
 
 def _arch(env, xmlid):
@@ -185,7 +185,7 @@ class TestDailyUseDemoData(TransactionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestDailyUseAuthorisedNotification(HttpCase):
+class TestDailyUseAuthorisedNotification(AmazonBrowserCase):
     """The OAuth callback lands on the channel with ?amazon_authorised=…; the web
     client says so once and drops the parameter from the address."""
 

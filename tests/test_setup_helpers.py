@@ -6,9 +6,9 @@ from lxml import etree
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import Form, HttpCase, new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
-from .common import AmazonCommon, AmazonImportCommon
+from .common import AmazonBrowserCase, AmazonCommon, AmazonImportCommon
 
 
 def _cap(qty=1):
@@ -335,7 +335,7 @@ class TestFirstImportNow(AmazonImportCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestSetupHelpersTour(HttpCase):
+class TestSetupHelpersTour(AmazonBrowserCase):
     def test_fba_warehouse_in_one_click(self):
         self.env.company.country_id = self.env.ref("base.uk")
         self.start_tour(

@@ -3,18 +3,19 @@
 import base64
 import json
 import os
-import unittest
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
 from odoo import Command, http
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
 from odoo.addons.sale_amazon_spapi import const
 from odoo.addons.sale_amazon_spapi.amazon import Pacer
 from odoo.addons.sale_amazon_spapi.fake_amazon import FakeAmazon
 from odoo.addons.sale_amazon_spapi.fake_amazon.seed import make_order
+
+from .common import AmazonBrowserCase
 
 # What the administrator copies from the Developer Console into the channel form
 # (static/tests/tours/amazon_channel_tour.js types the same values).
@@ -36,7 +37,7 @@ ADDON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @tagged("post_install", "-at_install")
-class TestTours(HttpCase):
+class TestTours(AmazonBrowserCase):
     """The addon in a real browser (headless Chromium), as its users walk it.
 
     The fake Amazon runs on 127.0.0.1 (fake_amazon/): Seller Central's consent
@@ -165,18 +166,6 @@ class TestTours(HttpCase):
         super().setUp()
         # Each tour starts with Amazon's full request budget.
         Pacer.forget()
-
-    def browser_js(self, *args, **kwargs):
-        # Odoo skips a browser test when it finds no Chrome; the tours are the
-        # project's browser check and must not pass silently unrun.
-        try:
-            return super().browser_js(*args, **kwargs)
-        except unittest.SkipTest as skip:
-            self.fail(
-                f"The tour could not start a headless Chromium ({skip}): install "
-                "Debian's chromium package and the websocket-client module "
-                "(test-requirements.txt)."
-            )
 
     def start_tour(self, url_path, tour_name, **kwargs):
         folder = os.environ.get(SCREENSHOTS_ENV)
