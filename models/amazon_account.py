@@ -1030,13 +1030,19 @@ class AmazonAccount(models.Model):
         """Where a new search window starts: the period chosen for a first
         import ("Import Orders Now"), else the cursor or the look-back."""
         self.ensure_one()
+        now = fields.Datetime.now()
+        cursor = self.use_last_import_datetime and self.last_import_datetime
         start = self.env.context.get("amazon_import_start")
-        if start:
-            oldest = fields.Datetime.now() - timedelta(days=IMPORT_MAX_LOOKBACK_DAYS)
-            return max(fields.Datetime.to_datetime(start), oldest)
-        if self.use_last_import_datetime and self.last_import_datetime:
-            return self.last_import_datetime
-        return fields.Datetime.now() - timedelta(days=self.lookback_days)
+        # Any Amazon user runs imports, with a context of their choice: the
+        # chosen start serves a channel's first run only, and never moves it
+        # past a cursor, which would skip the orders not imported yet.
+        if start and not self.last_import_run:
+            oldest = now - timedelta(days=IMPORT_MAX_LOOKBACK_DAYS)
+            start = min(max(fields.Datetime.to_datetime(start), oldest), now)
+            return min(start, cursor) if cursor else start
+        if cursor:
+            return cursor
+        return now - timedelta(days=self.lookback_days)
 
     def _is_import_due(self, now):
         self.ensure_one()

@@ -15,3 +15,4 @@ from . import test_stock_sync
 from . import test_daily_use
 from . import test_setup_helpers
 from . import test_map_sku
+from . import test_import_start_bounds
