@@ -1523,13 +1523,18 @@ class AmazonAccount(models.Model):
         Product = self.env["product.product"]
         company_domain = [("company_id", "in", [self.company_id.id, False])]
         found = {}
+        # A mapping's SKU is stored stripped ("Map SKU" offers it so): it
+        # serves the SKU Amazon sent with spaces around it too.
+        stripped = {sku: sku.strip() for sku in skus if sku}
         maps = self.env["amazon.sku.map"].search(
-            [("account_id", "=", self.id), ("sku", "in", list(skus))]
+            [("account_id", "=", self.id), ("sku", "in", list(set(stripped.values())))]
         )
-        for sku_map in maps:
-            found[("sku", sku_map.sku)] = sku_map.product_id
-            # Marks an explicit mapping: it wins over any other key.
-            found[("map", sku_map.sku)] = sku_map.product_id
+        mapped = {sku_map.sku: sku_map.product_id for sku_map in maps}
+        for sku, key in stripped.items():
+            if key in mapped:
+                found[("sku", sku)] = mapped[key]
+                # Marks an explicit mapping: it wins over any other key.
+                found[("map", sku)] = mapped[key]
         remaining = {sku for sku in skus if ("sku", sku) not in found}
         # Both keys are looked up: "Use Amazon SKU" only says which one wins
         # when both find a product (see sale.order _resolve_products).

@@ -279,7 +279,7 @@ class SaleOrder(models.Model):
         notes = self.order_line.filtered(
             lambda line: line.display_type and (line.amazon_sku or line.amazon_asin)
         )
-        asins = {line.amazon_sku: line.amazon_asin for line in notes}
+        asins = {(line.amazon_sku or "").strip(): line.amazon_asin for line in notes}
         no_sku = {line.amazon_asin for line in notes if not line.amazon_sku}
         keys = (self.amazon_unmapped_skus or "").splitlines()
         return [

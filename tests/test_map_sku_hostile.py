@@ -1,0 +1,47 @@
+# Part of sale_amazon_spapi. See LICENSE file for full copyright and licensing details.
+
+from odoo.tests import new_test_user, tagged
+
+from .common import AmazonImportCommon
+
+
+def _item(sku, **extra):
+    return dict(sku=sku, qty=1, unit_price="10.00", vat_rate="0.20", **extra)
+
+
+@tagged("post_install", "-at_install")
+class TestMapSkuHostileData(AmazonImportCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env,
+            "amz_hostile_manager",
+            groups="sales_team.group_sale_salesman_all_leads,"
+            "sale_amazon_spapi.group_amazon_manager",
+        )
+
+    def _map_all(self, order, product):
+        action = order.with_user(self.manager).action_amazon_open_map_sku()
+        Wizard = (
+            self.env["amazon.map.sku.wizard"]
+            .with_user(self.manager)
+            .with_context(**action["context"])
+        )
+        vals = Wizard.default_get(["order_id", "line_ids"])
+        for command in vals["line_ids"]:
+            command[2]["product_id"] = product.id
+        return Wizard.create(vals).action_map_and_retry()
+
+    def test_sku_with_surrounding_spaces_is_completed_once_mapped(self):
+        # SKU maps are stored stripped: the import must find them for the SKU
+        # Amazon sent, or "Map SKU" never completes the order.
+        ref = self.add_order(items=[_item(" PEN-WS  "), _item("MUG")])
+        self.import_orders()
+        order = self.orders([ref])
+        self.assertEqual(order.state, "draft")
+        pen = self.env["product.product"].create({"name": "Pen"})
+        self._map_all(order, pen)
+        self.assertEqual(order.state, "sale")
+        self.assertFalse(order.amazon_unmapped_skus)
+        self.assertIn(pen, order.order_line.product_id)
