@@ -536,6 +536,14 @@ def _customization_file(line):
     return f"amazon-custom-{line['item_id']}.zip"
 
 
+def _readable_customization(data, level):
+    try:
+        custom.parse_customization_zip(data, level=level)
+    except Exception:  # noqa: BLE001 - whatever makes the file unreadable
+        return False
+    return True
+
+
 def _service_level(value):
     """Amazon's service level, or False for one this version does not know."""
     return value if value in dict(SERVICE_LEVELS) else False
@@ -1668,6 +1676,12 @@ class _ImportBatch:
             stored.get((entry["order"].id, _customization_file(line)))
             for entry, _order_line, line in jobs
         ]
+        # A kept file a user replaced or damaged since is not Amazon's: it is
+        # downloaded again and replaced, as long as Amazon's link still works.
+        damaged = {}
+        for index, attachment in enumerate(kept):
+            if attachment and not _readable_customization(attachment.raw, level):
+                damaged[index], kept[index] = attachment, None
         urls = [
             line["customized_url"]
             for (_entry, _order_line, line), attachment in zip(jobs, kept, strict=True)
@@ -1685,8 +1699,8 @@ class _ImportBatch:
             attachment.raw if attachment else next(fetched) for attachment in kept
         ]
         attachments = []
-        for (entry, order_line, line), data, attachment in zip(
-            jobs, results, kept, strict=True
+        for index, ((entry, order_line, line), data, attachment) in enumerate(
+            zip(jobs, results, kept, strict=True)
         ):
             if isinstance(data, ValueError):
                 # download_customizations refuses a link that is not a web address.
@@ -1714,6 +1728,9 @@ class _ImportBatch:
             if order_line:
                 order_line.amazon_customization = personalisation["text"]
             if attachment:
+                continue
+            if index in damaged:
+                damaged[index].raw = data
                 continue
             attachments.append(
                 {

@@ -45,3 +45,43 @@ class TestMapSkuHostileData(AmazonImportCommon):
         self.assertEqual(order.state, "sale")
         self.assertFalse(order.amazon_unmapped_skus)
         self.assertIn(pen, order.order_line.product_id)
+
+    def _custom_files(self, order):
+        return self.env["ir.attachment"].search(
+            [
+                ("res_model", "=", "sale.order"),
+                ("res_id", "=", order.id),
+                ("name", "=like", "amazon-custom-%"),
+            ]
+        )
+
+    def test_personalisation_file_edited_before_retry_is_read_from_amazon(self):
+        ref = self.add_order(
+            items=[_item("ENGRAVED-2", customization={"text": "For Ada"})]
+        )
+        self.import_orders()
+        order = self.orders([ref])
+        (attachment,) = self._custom_files(order)
+        attachment.raw = b"not a zip any more"
+        pen = self.env["product.product"].create({"name": "Engraved Pen"})
+        self._map_all(order, pen)
+        self.assertEqual(order.state, "sale")
+        line = order.order_line.filtered("amazon_item_ref")
+        self.assertIn("For Ada", line.amazon_customization)
+        (attachment,) = self._custom_files(order)
+        self.assertNotEqual(attachment.raw, b"not a zip any more")
+
+    def test_personalisation_file_deleted_before_retry_comes_back_once(self):
+        ref = self.add_order(
+            items=[_item("ENGRAVED-3", customization={"text": "For Ben"})]
+        )
+        self.import_orders()
+        order = self.orders([ref])
+        self._custom_files(order).unlink()
+        pen = self.env["product.product"].create({"name": "Engraved Pen"})
+        self._map_all(order, pen)
+        self.assertEqual(order.state, "sale")
+        self.assertIn(
+            "For Ben", order.order_line.filtered("amazon_item_ref").amazon_customization
+        )
+        self.assertEqual(len(self._custom_files(order)), 1)
