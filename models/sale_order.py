@@ -165,6 +165,7 @@ class SaleOrder(models.Model):
 
     def action_amazon_retry(self):
         """Fetch the orders again from Amazon and complete them (e.g. once mapped)."""
+        self._amazon_check_retry_access()
         for account, orders in (
             self.filtered("amazon_account_id").grouped("amazon_account_id").items()
         ):
@@ -268,6 +269,15 @@ class SaleOrder(models.Model):
 
     # === BUSINESS METHODS - RETRY === #
 
+    def _amazon_check_retry_access(self):
+        """A retry completes and confirms the orders as superuser: only an
+        Amazon user who may change them starts it."""
+        if not self.env.user.has_group("sale_amazon_spapi.group_amazon_user"):
+            raise AccessError(
+                self.env._("Only Amazon users may retry an Amazon import.")
+            )
+        self.check_access("write")
+
     def _amazon_unmapped_items(self):
         """[(SKU, ASIN or False)] of the items this quotation waits for.
 
@@ -297,11 +307,7 @@ class SaleOrder(models.Model):
         """
         if not self:
             return {"completed": self, "waiting": self, "failed": self, "errors": []}
-        if not self.env.user.has_group("sale_amazon_spapi.group_amazon_user"):
-            raise AccessError(
-                self.env._("Only Amazon users may retry an Amazon import.")
-            )
-        self.check_access("write")
+        self._amazon_check_retry_access()
         Log = self.env["amazon.import.log"].sudo()
         last_log = Log.search([], order="id desc", limit=1).id or 0
         failures = self._amazon_retry_refs(
