@@ -85,3 +85,27 @@ class TestMapSkuHostileData(AmazonImportCommon):
             "For Ben", order.order_line.filtered("amazon_item_ref").amazon_customization
         )
         self.assertEqual(len(self._custom_files(order)), 1)
+
+    def test_hostile_skus_do_not_stop_the_page(self):
+        long_sku = "L" * 5000
+        html = "<img src=x onerror=alert(1)>"
+        good = self.add_order(items=[_item("MUG")])
+        nul = self.add_order(items=[_item("BAD\x00SKU")], validate=False)
+        odd = self.add_order(items=[_item(long_sku), _item(html)])
+        self.import_orders()
+        self.assertEqual(self.orders([good]).state, "sale")
+        order = self.orders([odd])
+        self.assertEqual(set(order.amazon_unmapped_skus.splitlines()), {long_sku, html})
+        action = order.with_user(self.manager).action_amazon_open_map_sku()
+        lines = (
+            self.env["amazon.map.sku.wizard"]
+            .with_user(self.manager)
+            .with_context(**action["context"])
+            .default_get(["order_id", "line_ids"])["line_ids"]
+        )
+        self.assertEqual({c[2]["sku"] for c in lines}, {long_sku, html})
+        order = self.orders([nul])
+        self.assertEqual(order.state, "draft")
+        pen = self.env["product.product"].create({"name": "Pen"})
+        self._map_all(order, pen)
+        self.assertEqual(order.state, "sale", repr(order.amazon_unmapped_skus))
