@@ -1030,13 +1030,19 @@ class AmazonAccount(models.Model):
         """Where a new search window starts: the period chosen for a first
         import ("Import Orders Now"), else the cursor or the look-back."""
         self.ensure_one()
+        now = fields.Datetime.now()
+        cursor = self.use_last_import_datetime and self.last_import_datetime
         start = self.env.context.get("amazon_import_start")
-        if start:
-            oldest = fields.Datetime.now() - timedelta(days=IMPORT_MAX_LOOKBACK_DAYS)
-            return max(fields.Datetime.to_datetime(start), oldest)
-        if self.use_last_import_datetime and self.last_import_datetime:
-            return self.last_import_datetime
-        return fields.Datetime.now() - timedelta(days=self.lookback_days)
+        # Any Amazon user runs imports, with a context of their choice: the
+        # chosen start serves a channel's first run only, and never moves it
+        # past a cursor, which would skip the orders not imported yet.
+        if start and not self.last_import_run:
+            oldest = now - timedelta(days=IMPORT_MAX_LOOKBACK_DAYS)
+            start = min(max(fields.Datetime.to_datetime(start), oldest), now)
+            return min(start, cursor) if cursor else start
+        if cursor:
+            return cursor
+        return now - timedelta(days=self.lookback_days)
 
     def _is_import_due(self, now):
         self.ensure_one()
@@ -1517,13 +1523,18 @@ class AmazonAccount(models.Model):
         Product = self.env["product.product"]
         company_domain = [("company_id", "in", [self.company_id.id, False])]
         found = {}
+        # A mapping's SKU is stored stripped ("Map SKU" offers it so): it
+        # serves the SKU Amazon sent with spaces around it too.
+        stripped = {sku: sku.strip() for sku in skus if sku}
         maps = self.env["amazon.sku.map"].search(
-            [("account_id", "=", self.id), ("sku", "in", list(skus))]
+            [("account_id", "=", self.id), ("sku", "in", list(set(stripped.values())))]
         )
-        for sku_map in maps:
-            found[("sku", sku_map.sku)] = sku_map.product_id
-            # Marks an explicit mapping: it wins over any other key.
-            found[("map", sku_map.sku)] = sku_map.product_id
+        mapped = {sku_map.sku: sku_map.product_id for sku_map in maps}
+        for sku, key in stripped.items():
+            if key in mapped:
+                found[("sku", sku)] = mapped[key]
+                # Marks an explicit mapping: it wins over any other key.
+                found[("map", sku)] = mapped[key]
         remaining = {sku for sku in skus if ("sku", sku) not in found}
         # Both keys are looked up: "Use Amazon SKU" only says which one wins
         # when both find a product (see sale.order _resolve_products).

@@ -165,6 +165,7 @@ class SaleOrder(models.Model):
 
     def action_amazon_retry(self):
         """Fetch the orders again from Amazon and complete them (e.g. once mapped)."""
+        self._amazon_check_retry_access()
         for account, orders in (
             self.filtered("amazon_account_id").grouped("amazon_account_id").items()
         ):
@@ -268,6 +269,15 @@ class SaleOrder(models.Model):
 
     # === BUSINESS METHODS - RETRY === #
 
+    def _amazon_check_retry_access(self):
+        """A retry completes and confirms the orders as superuser: only an
+        Amazon user who may change them starts it."""
+        if not self.env.user.has_group("sale_amazon_spapi.group_amazon_user"):
+            raise AccessError(
+                self.env._("Only Amazon users may retry an Amazon import.")
+            )
+        self.check_access("write")
+
     def _amazon_unmapped_items(self):
         """[(SKU, ASIN or False)] of the items this quotation waits for.
 
@@ -279,7 +289,7 @@ class SaleOrder(models.Model):
         notes = self.order_line.filtered(
             lambda line: line.display_type and (line.amazon_sku or line.amazon_asin)
         )
-        asins = {line.amazon_sku: line.amazon_asin for line in notes}
+        asins = {(line.amazon_sku or "").strip(): line.amazon_asin for line in notes}
         no_sku = {line.amazon_asin for line in notes if not line.amazon_sku}
         keys = (self.amazon_unmapped_skus or "").splitlines()
         return [
@@ -297,11 +307,7 @@ class SaleOrder(models.Model):
         """
         if not self:
             return {"completed": self, "waiting": self, "failed": self, "errors": []}
-        if not self.env.user.has_group("sale_amazon_spapi.group_amazon_user"):
-            raise AccessError(
-                self.env._("Only Amazon users may retry an Amazon import.")
-            )
-        self.check_access("write")
+        self._amazon_check_retry_access()
         Log = self.env["amazon.import.log"].sudo()
         last_log = Log.search([], order="id desc", limit=1).id or 0
         failures = self._amazon_retry_refs(
@@ -534,6 +540,14 @@ def _waits_for_mapping(order):
 def _customization_file(line):
     """Name of the attachment holding an item's personalisation file."""
     return f"amazon-custom-{line['item_id']}.zip"
+
+
+def _readable_customization(data, level):
+    try:
+        custom.parse_customization_zip(data, level=level)
+    except Exception:  # noqa: BLE001 - whatever makes the file unreadable
+        return False
+    return True
 
 
 def _service_level(value):
@@ -1668,6 +1682,12 @@ class _ImportBatch:
             stored.get((entry["order"].id, _customization_file(line)))
             for entry, _order_line, line in jobs
         ]
+        # A kept file a user replaced or damaged since is not Amazon's: it is
+        # downloaded again and replaced, as long as Amazon's link still works.
+        damaged = {}
+        for index, attachment in enumerate(kept):
+            if attachment and not _readable_customization(attachment.raw, level):
+                damaged[index], kept[index] = attachment, None
         urls = [
             line["customized_url"]
             for (_entry, _order_line, line), attachment in zip(jobs, kept, strict=True)
@@ -1685,8 +1705,8 @@ class _ImportBatch:
             attachment.raw if attachment else next(fetched) for attachment in kept
         ]
         attachments = []
-        for (entry, order_line, line), data, attachment in zip(
-            jobs, results, kept, strict=True
+        for index, ((entry, order_line, line), data, attachment) in enumerate(
+            zip(jobs, results, kept, strict=True)
         ):
             if isinstance(data, ValueError):
                 # download_customizations refuses a link that is not a web address.
@@ -1714,6 +1734,9 @@ class _ImportBatch:
             if order_line:
                 order_line.amazon_customization = personalisation["text"]
             if attachment:
+                continue
+            if index in damaged:
+                damaged[index].raw = data
                 continue
             attachments.append(
                 {

@@ -16,3 +16,6 @@ from . import test_daily_use
 from . import test_setup_helpers
 from . import test_map_sku
 from . import test_tours
+from . import test_import_start_bounds
+from . import test_map_sku_hostile
+from . import test_retry_access

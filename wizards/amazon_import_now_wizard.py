@@ -54,6 +54,14 @@ class AmazonImportNowWizard(models.TransientModel):
 
     def action_import(self):
         self.ensure_one()
+        if self.account_id.last_import_run:
+            raise UserError(
+                self.env._(
+                    "Channel %(channel)s imported already: its imports continue "
+                    "from where the last one stopped. Use Import Orders Now.",
+                    channel=self.account_id.name,
+                )
+            )
         now = fields.Datetime.now()
         oldest = now - timedelta(days=IMPORT_MAX_LOOKBACK_DAYS)
         if self.import_start > now:

@@ -76,7 +76,9 @@ class AmazonMapSkuWizard(models.TransientModel):
             order="amazon_purchase_date, id",
         )
         return waiting.filtered(
-            lambda order: skus & set(order.amazon_unmapped_skus.splitlines())
+            lambda order: (
+                skus & {sku.strip() for sku in order.amazon_unmapped_skus.splitlines()}
+            )
         )
 
     def action_map_and_retry(self):
