@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import AmazonImportCommon
@@ -83,3 +83,17 @@ class TestImportStartBounds(AmazonImportCommon):
             amazon_import_start=now + timedelta(days=400)
         )._get_import_start()
         self.assertLessEqual(start, fields.Datetime.now())
+
+    def test_wizard_refuses_a_channel_the_user_cannot_read(self):
+        other = self.env["res.company"].create({"name": "Amazon Start Other Co"})
+        channel = self.env["amazon.account"].create(
+            {
+                "name": "Amazon Other Co",
+                "seller_central_domain": "UK",
+                "company_id": other.id,
+            }
+        )
+        with self.assertRaises(AccessError):
+            self.env["amazon.import.now.wizard"].with_user(self.salesman).create(
+                {"account_id": channel.id}
+            )

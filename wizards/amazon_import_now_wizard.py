@@ -33,6 +33,10 @@ class AmazonImportNowWizard(models.TransientModel):
     @api.depends("account_id")
     def _compute_import_start(self):
         for wizard in self:
+            # The start reveals the channel's import cursor: not for those who
+            # may not read the channel (another company's, say). Odoo
+            # precomputes as superuser, hence the user's own environment.
+            wizard.account_id._origin.with_user(self.env.uid).check_access("read")
             wizard.import_start = (
                 wizard.account_id and wizard.account_id._get_import_start()
             )
