@@ -113,7 +113,8 @@ class AmazonAccount(models.Model):
         domain="[('share', '=', False)]",
         check_company=True,
         tracking=True,
-        help="Receives the reminders and the activities raised by this channel.",
+        help="Receives the reminders and the activities raised by this channel, and is "
+        "the salesperson of the orders it imports.",
     )
     team_id = fields.Many2one(
         "crm.team",
@@ -186,7 +187,7 @@ class AmazonAccount(models.Model):
     )
     marketplace_ids = fields.Many2many(
         "amazon.marketplace",
-        string="Sale Channel(s)",
+        string="Marketplaces",
         domain="[('region', '=', region)]",
         help="Amazon marketplaces whose orders this channel imports.",
     )

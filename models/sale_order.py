@@ -220,7 +220,7 @@ class SaleOrder(models.Model):
         if amazon - retryable:
             parts.append(
                 self.env._(
-                    "Not waiting for Amazon, left as they are: %(count)s.",
+                    "Not waiting for a SKU mapping, left as they are: %(count)s.",
                     count=len(amazon - retryable),
                 )
             )

@@ -80,6 +80,39 @@ class TestDailyUseChannel(AmazonCommon):
         for button in import_now:
             self.assertIn("'missing'", button.get("invisible"))
 
+    def test_header_buttons_that_call_amazon_wait_for_the_authorisation(self):
+        # Read FBA Stock showed on a channel never authorised, as soon as its
+        # FBA warehouse was created: a button that can only fail.
+        view = self.env.ref("sale_amazon_spapi.amazon_account_view_form")
+        arch = etree.fromstring(self.env["amazon.account"].get_view(view.id)["arch"])
+        calls_amazon = {
+            "action_open_import_now",
+            "action_sync_fba_stock",
+            "action_send_all_quantities",
+            str(self.env.ref("sale_amazon_spapi.action_amazon_import_order_wizard").id),
+        }
+        found = set()
+        for button in arch.find("header").iter("button"):
+            if button.get("name") in calls_amazon:
+                found.add(button.get("name"))
+                self.assertIn("'missing'", button.get("invisible"), button.get("name"))
+                self.assertIn("enabled", button.get("invisible"), button.get("name"))
+        self.assertEqual(found, calls_amazon)
+
+    def test_marketplaces_are_called_marketplaces(self):
+        field = self.env["amazon.account"]._fields["marketplace_ids"]
+        self.assertEqual(field.string, "Marketplaces")
+
+    def test_amazon_orders_say_why_a_salesman_sees_none(self):
+        # A salesman with "Own Documents Only" sees only the orders of the
+        # channels he is Responsible of: the empty list says so.
+        action = self.env.ref("sale_amazon_spapi.action_amazon_orders")
+        self.assertIn("Own Documents Only", action.help)
+        self.assertIn(
+            "salesperson",
+            self.env["amazon.account"]._fields["user_id"].help,
+        )
+
     def test_amazon_orders_menu_for_salesmen(self):
         menu = self.env.ref("sale_amazon_spapi.menu_amazon_orders")
         self.assertEqual(menu.parent_id, self.env.ref("sale.sale_order_menu"))

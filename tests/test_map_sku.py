@@ -231,7 +231,7 @@ class TestMapSku(AmazonImportCommon):
         self.assertIn(blocked_order.name, message.split("Failed:")[1])
         self.assertIn("cannot call Amazon", message)
         self.assertIn(f"{self.orders([gone]).name}: the channel's import log", message)
-        self.assertIn("Not waiting for Amazon, left as they are: 1.", message)
+        self.assertIn("Not waiting for a SKU mapping, left as they are: 1.", message)
         self.assertIn("Not Amazon orders, ignored: 1.", message)
 
     def test_retry_action_in_the_list_for_amazon_users(self):

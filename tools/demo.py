@@ -199,6 +199,9 @@ def configure_channel(env, fake, app, fba, days):
             "fba_mode": "both",
             "fba_warehouse_id": fba.id,
             "sku_concat_labels": "Colour,Size",
+            # Created as the superuser: without this OdooBot would be the
+            # Responsible, who gets the activities and sells every order.
+            "user_id": env.ref("base.user_admin").id,
         }
     )
 

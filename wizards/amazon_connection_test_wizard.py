@@ -84,7 +84,7 @@ class AmazonConnectionTestWizard(models.TransientModel):
         }
 
     def action_set_marketplaces(self):
-        """Make the marketplaces found the channel's Sale Channel(s)."""
+        """Make the marketplaces found the channel's marketplaces."""
         self.ensure_one()
         self.account_id.marketplace_ids = self.marketplace_ids
         return {"type": "ir.actions.act_window_close"}
