@@ -109,6 +109,19 @@ class SaleOrder(models.Model):
         compute="_compute_amazon_seller_central_url",
         help="The order's page in the channel's Seller Central.",
     )
+    # Amazon orders come in the currency of each marketplace: a list total
+    # adding pounds to euros would mean nothing. This one is in the company's
+    # currency, at the order's rate, so that Amazon Orders can sum it.
+    amazon_company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
+    amazon_amount_total_company = fields.Monetary(
+        string="Total in Company Currency",
+        currency_field="amazon_company_currency_id",
+        compute="_compute_amazon_amount_total_company",
+        store=True,
+        help="The order's total converted at its currency rate (the order date's).",
+    )
 
     _sql_constraints = [
         (
@@ -124,6 +137,17 @@ class SaleOrder(models.Model):
         return [*super()._rec_names_search, "amazon_order_ref"]
 
     # === COMPUTE METHODS === #
+
+    @api.depends("amount_total", "currency_rate", "amazon_account_id")
+    def _compute_amazon_amount_total_company(self):
+        for order in self:
+            if not order.amazon_account_id:
+                order.amazon_amount_total_company = 0.0
+                continue
+            rate = order.currency_rate or 1.0
+            order.amazon_amount_total_company = order.company_id.currency_id.round(
+                order.amount_total / rate
+            )
 
     @api.depends("amazon_order_ref", "amazon_account_id.seller_central_domain")
     def _compute_amazon_seller_central_url(self):

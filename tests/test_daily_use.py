@@ -11,7 +11,7 @@ from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import convert_file
 from odoo.tools.misc import file_path
 
-from .common import AmazonBrowserCase, AmazonCommon
+from .common import AmazonBrowserCase, AmazonCommon, AmazonImportCommon
 
 
 def _arch(env, xmlid):
@@ -266,3 +266,47 @@ class TestDailyUseAuthorisedNotification(AmazonBrowserCase):
 
     def test_warning_when_the_connection_test_failed(self):
         self._landing("check", "did not pass", "bg-warning")
+
+
+@tagged("post_install", "-at_install")
+class TestDailyUseOrderTotals(AmazonImportCommon):
+    """Amazon Orders sums the orders of several currencies in the company's."""
+
+    def test_list_total_in_company_currency(self):
+        company_currency = self.company.currency_id
+        for code, rate in (("GBP", 0.8), ("EUR", 0.9), ("USD", 1.1)):
+            currency = self.env.ref(f"base.{code}")
+            if currency != company_currency:
+                self.env["res.currency.rate"].create(
+                    {"currency_id": currency.id, "rate": rate, "name": "2000-01-01"}
+                )
+        refs = [
+            self.add_order(
+                marketplace=marketplace,
+                items=[
+                    {"sku": "CAP", "qty": 2, "unit_price": "10.00", "vat_rate": "0.20"}
+                ],
+            )
+            for marketplace in ("UK", "DE")
+        ]
+        self.import_orders()
+        orders = self.env["sale.order"].search([("amazon_order_ref", "in", refs)])
+        self.assertEqual(set(orders.currency_id.mapped("name")), {"GBP", "EUR"}, orders)
+        for order in orders:
+            expected = company_currency.round(order.amount_total / order.currency_rate)
+            self.assertAlmostEqual(order.amazon_amount_total_company, expected)
+            if order.currency_id != company_currency:
+                self.assertNotAlmostEqual(
+                    order.amazon_amount_total_company, order.amount_total
+                )
+        total = self.env["sale.order"].read_group(
+            [("id", "in", orders.ids)], ["amazon_amount_total_company:sum"], []
+        )[0]["amazon_amount_total_company"]
+        self.assertAlmostEqual(total, sum(orders.mapped("amazon_amount_total_company")))
+        # The list sums only the total that has one currency.
+        arch = _arch(self.env, "sale_amazon_spapi.sale_order_view_list_amazon")
+        sums = {f.get("name"): f.get("sum") for f in arch.iter("field")}
+        self.assertFalse(sums["amount_total"])
+        self.assertTrue(sums["amazon_amount_total_company"])
+        search = self.env["sale.order"].get_views([(False, "search")])["views"]
+        self.assertIn("group_amazon_currency", search["search"]["arch"])

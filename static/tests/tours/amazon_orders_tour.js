@@ -31,7 +31,7 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_salesman_orders", {
             trigger: `.o_list_view .o_data_row td[name=amazon_order_ref]:contains(${ORDER_REF})`,
         },
         {
-            content: "The totals are summed",
+            content: "The totals are summed, in the company's currency",
             trigger: ".o_list_view tfoot td:contains(24.00)",
         },
         screenshot("amazon_orders", "body:has(.o_list_view tfoot td:contains(24.00))"),
