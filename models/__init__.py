@@ -1,6 +1,7 @@
 from . import amazon_marketplace
 from . import amazon_account
 from . import amazon_account_credentials
+from . import amazon_account_import
 from . import amazon_tax
 from . import amazon_sku_map
 from . import amazon_import_log

@@ -11,7 +11,7 @@ from odoo.addons.sale_amazon_spapi.fake_amazon.seed import make_malformed_order
 from .common import AmazonImportCommon
 
 SALE_ORDER = "odoo.addons.sale_amazon_spapi.models.sale_order.SaleOrder"
-ACCOUNT = "odoo.addons.sale_amazon_spapi.models.amazon_account.AmazonAccount"
+ACCOUNT = "odoo.addons.sale_amazon_spapi.models.amazon_account_import.AmazonAccount"
 
 
 def _tee(qty=1, price="12.00", **extra):

@@ -15,7 +15,7 @@ from odoo.addons.sale_amazon_spapi.amazon import AmazonClient
 from .common import AmazonImportCommon
 
 SALE_ORDER = "odoo.addons.sale_amazon_spapi.models.sale_order.SaleOrder"
-ACCOUNT = "odoo.addons.sale_amazon_spapi.models.amazon_account.AmazonAccount"
+ACCOUNT = "odoo.addons.sale_amazon_spapi.models.amazon_account_import.AmazonAccount"
 LOCK = "sale_amazon_spapi.import_orders"
 
 
@@ -205,7 +205,7 @@ class TestImportResilience(AmazonImportCommon):
 
         with (
             patch(f"{ACCOUNT}._import_pages", pages),
-            mute_logger("odoo.addons.sale_amazon_spapi.models.amazon_account"),
+            mute_logger("odoo.addons.sale_amazon_spapi.models.amazon_account_import"),
         ):
             self.env["amazon.account"]._cron_import_orders()
             self.assertEqual(len(self._orders_of(second)), 1)

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
-from ..models.amazon_account import IMPORT_MAX_LOOKBACK_DAYS
+from ..models.amazon_account_import import IMPORT_MAX_LOOKBACK_DAYS
 
 
 class AmazonImportNowWizard(models.TransientModel):
