@@ -12,6 +12,7 @@ from markupsafe import escape
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import float_compare
+from odoo.tools.sql import column_exists, create_column
 
 from ..amazon import AmazonError, custom, mapping
 from ..amazon.client import DOWNLOAD_WORKERS
@@ -138,7 +139,9 @@ class SaleOrder(models.Model):
 
     # === COMPUTE METHODS === #
 
-    @api.depends("amount_total", "currency_rate", "amazon_account_id")
+    @api.depends(
+        "amount_total", "currency_rate", "amazon_account_id", "company_id.currency_id"
+    )
     def _compute_amazon_amount_total_company(self):
         for order in self:
             if not order.amazon_account_id:
@@ -167,6 +170,34 @@ class SaleOrder(models.Model):
             )
 
     # === CRUD METHODS === #
+
+    def _auto_init(self):
+        self._amazon_create_total_company_column()
+        return super()._auto_init()
+
+    def _amazon_create_total_company_column(self):
+        # Left to the ORM, the new column would be computed order by order (one
+        # query each for the currency) and touch every order's write_date: one
+        # UPDATE fills it, and only Amazon orders (none on a first install)
+        # have a value.
+        if not column_exists(self.env.cr, "sale_order", "amazon_amount_total_company"):
+            create_column(
+                self.env.cr, "sale_order", "amazon_amount_total_company", "numeric"
+            )
+            if column_exists(self.env.cr, "sale_order", "amazon_account_id"):
+                self.env.cr.execute(
+                    """
+                    UPDATE sale_order so
+                       SET amazon_amount_total_company = ROUND(
+                               so.amount_total
+                               / COALESCE(NULLIF(so.currency_rate, 0), 1),
+                               currency.decimal_places)
+                      FROM res_company company
+                      JOIN res_currency currency ON currency.id = company.currency_id
+                     WHERE company.id = so.company_id
+                       AND so.amazon_account_id IS NOT NULL
+                    """
+                )
 
     def _prepare_confirmation_values(self):
         values = super()._prepare_confirmation_values()

@@ -272,9 +272,12 @@ class TestDailyUseAuthorisedNotification(AmazonBrowserCase):
 class TestDailyUseOrderTotals(AmazonImportCommon):
     """Amazon Orders sums the orders of several currencies in the company's."""
 
-    def test_list_total_in_company_currency(self):
+    # Units of each currency per unit of the company's (Odoo's rate convention).
+    RATES = {"GBP": 0.8, "EUR": 0.9, "USD": 1.25}
+
+    def _import_uk_and_de(self):
         company_currency = self.company.currency_id
-        for code, rate in (("GBP", 0.8), ("EUR", 0.9), ("USD", 1.1)):
+        for code, rate in self.RATES.items():
             currency = self.env.ref(f"base.{code}")
             if currency != company_currency:
                 self.env["res.currency.rate"].create(
@@ -284,25 +287,33 @@ class TestDailyUseOrderTotals(AmazonImportCommon):
             self.add_order(
                 marketplace=marketplace,
                 items=[
-                    {"sku": "CAP", "qty": 2, "unit_price": "10.00", "vat_rate": "0.20"}
+                    {"sku": "CAP", "qty": 2, "unit_price": "12.00", "vat_rate": "0.20"}
                 ],
             )
             for marketplace in ("UK", "DE")
         ]
         self.import_orders()
         orders = self.env["sale.order"].search([("amazon_order_ref", "in", refs)])
-        self.assertEqual(set(orders.currency_id.mapped("name")), {"GBP", "EUR"}, orders)
+        self.assertEqual(set(orders.currency_id.mapped("name")), {"GBP", "EUR"})
+        return orders
+
+    def _expected(self, order):
+        # 2 x 12.00, VAT included: 24.00 in the marketplace's currency.
+        self.assertAlmostEqual(order.amount_total, 24.0)
+        if order.currency_id == self.company.currency_id:
+            return 24.0
+        return {"GBP": 30.0, "EUR": 26.67}[order.currency_id.name]
+
+    def test_list_total_in_company_currency(self):
+        orders = self._import_uk_and_de()
         for order in orders:
-            expected = company_currency.round(order.amount_total / order.currency_rate)
-            self.assertAlmostEqual(order.amazon_amount_total_company, expected)
-            if order.currency_id != company_currency:
-                self.assertNotAlmostEqual(
-                    order.amazon_amount_total_company, order.amount_total
-                )
+            self.assertAlmostEqual(
+                order.amazon_amount_total_company, self._expected(order)
+            )
         total = self.env["sale.order"].read_group(
             [("id", "in", orders.ids)], ["amazon_amount_total_company:sum"], []
         )[0]["amazon_amount_total_company"]
-        self.assertAlmostEqual(total, sum(orders.mapped("amazon_amount_total_company")))
+        self.assertAlmostEqual(total, sum(self._expected(o) for o in orders))
         # The list sums only the total that has one currency.
         arch = _arch(self.env, "sale_amazon_spapi.sale_order_view_list_amazon")
         sums = {f.get("name"): f.get("sum") for f in arch.iter("field")}
@@ -310,3 +321,29 @@ class TestDailyUseOrderTotals(AmazonImportCommon):
         self.assertTrue(sums["amazon_amount_total_company"])
         search = self.env["sale.order"].get_views([(False, "search")])["views"]
         self.assertIn("group_amazon_currency", search["search"]["arch"])
+
+    def test_update_fills_the_column_in_one_statement(self):
+        """An update adding the column fills the Amazon orders' totals in SQL
+        and leaves the other orders, and every write date, alone."""
+        orders = self._import_uk_and_de()
+        other = self.env["sale.order"].create(
+            {"partner_id": self.company.partner_id.id}
+        )
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute("SELECT id, write_date FROM sale_order")
+        written = dict(cr.fetchall())
+        cr.execute("ALTER TABLE sale_order DROP COLUMN amazon_amount_total_company")
+        self.env["sale.order"]._amazon_create_total_company_column()
+        self.env.invalidate_all()
+        for order in orders:
+            self.assertAlmostEqual(
+                order.amazon_amount_total_company, self._expected(order)
+            )
+        cr.execute(
+            "SELECT amazon_amount_total_company FROM sale_order WHERE id = %s",
+            [other.id],
+        )
+        self.assertIsNone(cr.fetchone()[0])
+        cr.execute("SELECT id, write_date FROM sale_order")
+        self.assertEqual(dict(cr.fetchall()), written)
