@@ -677,6 +677,20 @@ class AmazonAccount(models.Model):
                 vals["name"] = self.env._("%(name)s (copy)", name=account.name)
         return vals_list
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_with_orders(self):
+        # Deleting would leave the orders with an Amazon ID and no channel, and
+        # take their import log, SKU maps and shipment confirmations along.
+        if self.env["sale.order"].sudo().search_count(
+            [("amazon_account_id", "in", self.ids)], limit=1
+        ):
+            raise UserError(
+                self.env._(
+                    "A channel that imported orders cannot be deleted: archive it "
+                    "instead (Action › Archive), or turn off Enabled to stop it."
+                )
+            )
+
     def copy(self, default=None):
         if self._amazon_may_set_hosts():
             return super().copy(default)

@@ -50,14 +50,6 @@ class TestHostFields(AmazonCommon):
         ):
             with self.subTest(field=field), self.assertRaises(AccessError):
                 Marketplace.browse(self.uk.id).write({field: value})
-        Account = self.env["amazon.account"].with_user(self.manager)
-        for field, value in HOST_VALUES.items():
-            with self.subTest(create=field), self.assertRaises(AccessError):
-                Account.create({"name": "Mine", field: value})
-            with self.subTest(context=field), self.assertRaises(AccessError):
-                Account.with_context(**{f"default_{field}": value}).create(
-                    {"name": "Mine"}
-                )
         # The rest of the channel stays theirs to configure.
         mine = self.account.with_user(self.manager)
         mine.write({"lookback_days": 4, "email_errors_to": "ops@example.com"})
@@ -195,9 +187,14 @@ class TestHostFields(AmazonCommon):
                     self.env["amazon.account"].with_user(user).create(
                         {"name": "Mine", "seller_central_domain": "UK"}
                     )
-        # She still runs the channel she was given.
+        # She still runs the channel she was given, and may archive it, not
+        # delete it.
         self.account.with_user(self.manager).write({"lookback_days": 4})
         self.assertEqual(self.account.lookback_days, 4)
+        with self.assertRaises(AccessError):
+            self.account.with_user(self.manager).unlink()
+        self.account.with_user(self.manager).action_archive()
+        self.assertFalse(self.account.active)
         Account = self.env["amazon.account"]
         for user, can_create in ((self.manager, "False"), (self.env.user, None)):
             arch = etree.fromstring(
@@ -206,6 +203,22 @@ class TestHostFields(AmazonCommon):
             self.assertEqual(arch.get("create"), can_create, user.login)
         action = self.env.ref("sale_amazon_spapi.action_amazon_account")
         self.assertIn("Settings administrators create and authorise", action.help)
+
+    def test_channel_with_orders_is_archived_not_deleted(self):
+        spare = self.account.copy()
+        self.env["sale.order"].create(
+            {
+                "partner_id": self.env.company.partner_id.id,
+                "amazon_account_id": self.account.id,
+                "amazon_order_ref": "202-0000000-0000001",
+            }
+        )
+        with self.assertRaises(UserError) as refused:
+            self.account.unlink()
+        self.assertIn("archive it", str(refused.exception))
+        self.assertTrue(self.account.exists())
+        spare.unlink()
+        self.assertFalse(spare.exists())
 
     def test_non_admins_open_their_forms(self):
         Account = self.env["amazon.account"]
