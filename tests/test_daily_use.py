@@ -267,6 +267,38 @@ class TestDailyUseAuthorisedNotification(AmazonBrowserCase):
     def test_warning_when_the_connection_test_failed(self):
         self._landing("check", "did not pass", "bg-warning")
 
+    def test_no_notification_off_the_landing(self):
+        # A crafted link elsewhere, or an unknown outcome, tells nothing.
+        account = self.env["amazon.account"].create(
+            {"name": "Amazon EU", "seller_central_domain": "UK"}
+        )
+        code = """
+            const deadline = Date.now() + 20000;
+            const check = () => {
+                if (document.querySelector(".o_list_view, .o_form_view")) {
+                    if (document.querySelector(".o_notification")) {
+                        console.error("notification shown");
+                    } else if (location.search.includes("amazon_authorised")) {
+                        console.error("parameter left in " + location.href);
+                    } else {
+                        console.log("test successful");
+                    }
+                } else if (Date.now() > deadline) {
+                    console.error("no view");
+                } else {
+                    setTimeout(check, 100);
+                }
+            };
+            check();
+        """
+        landing = "/odoo/action-sale_amazon_spapi.action_amazon_account"
+        for url in (
+            "/odoo/action-sale.action_quotations_with_onboarding?amazon_authorised=ok",
+            f"{landing}/{account.id}?amazon_authorised=forged",
+        ):
+            with self.subTest(url=url):
+                self.browser_js(url, code, login="admin")
+
 
 @tagged("post_install", "-at_install")
 class TestDailyUseOrderTotals(AmazonImportCommon):

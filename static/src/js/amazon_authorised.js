@@ -11,6 +11,18 @@ import { browser } from "@web/core/browser/browser";
 import { registry } from "@web/core/registry";
 
 export const AUTHORISED_URL_PARAM = "amazon_authorised";
+// Only the callback's own landing: a channel's form through the channels' action.
+const LANDING_PATH = /^\/odoo\/action-sale_amazon_spapi\.action_amazon_account\/\d+\/?$/;
+const MESSAGES = {
+    ok: () => ({
+        message: _t("Amazon authorised this channel and the connection test passed: it can import orders now."),
+        options: { title: _t("Channel authorised"), type: "success" },
+    }),
+    check: () => ({
+        message: _t("Amazon authorised this channel, but the connection test did not pass: the channel's banner says what to do."),
+        options: { title: _t("Channel authorised"), type: "warning", sticky: true },
+    }),
+};
 
 export const amazonAuthorisedService = {
     dependencies: ["notification"],
@@ -20,16 +32,10 @@ export const amazonAuthorisedService = {
         if (!outcome) {
             return;
         }
-        if (outcome === "ok") {
-            notification.add(
-                _t("Amazon authorised this channel and the connection test passed: it can import orders now."),
-                { title: _t("Channel authorised"), type: "success" }
-            );
-        } else {
-            notification.add(
-                _t("Amazon authorised this channel, but the connection test did not pass: the channel's banner says what to do."),
-                { title: _t("Channel authorised"), type: "warning", sticky: true }
-            );
+        // A link crafted elsewhere must not make up an authorisation.
+        if (LANDING_PATH.test(url.pathname) && Object.hasOwn(MESSAGES, outcome)) {
+            const { message, options } = MESSAGES[outcome]();
+            notification.add(message, options);
         }
         // Reloading the page must not tell it again.
         url.searchParams.delete(AUTHORISED_URL_PARAM);
