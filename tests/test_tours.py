@@ -137,6 +137,17 @@ class TestTours(AmazonBrowserCase):
         company.country_id = cls.env.ref("base.uk")
         # The import never activates a currency itself: the accountant does.
         cls.env.ref("base.GBP").active = True
+        # The company keeps its currency (dollars here): the Amazon Orders list
+        # sums the pounds in dollars, at this rate (1 USD = 0.8 GBP).
+        if company.currency_id != cls.env.ref("base.GBP"):
+            cls.env["res.currency.rate"].create(
+                {
+                    "currency_id": cls.env.ref("base.GBP").id,
+                    "rate": 0.8,
+                    "name": "2000-01-01",
+                    "company_id": company.id,
+                }
+            )
         tax_group = cls.env["account.tax.group"].create(
             {"name": "VAT", "country_id": cls.env.ref("base.uk").id}
         )

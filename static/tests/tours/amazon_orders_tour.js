@@ -31,10 +31,10 @@ registry.category("web_tour.tours").add("sale_amazon_spapi_salesman_orders", {
             trigger: `.o_list_view .o_data_row td[name=amazon_order_ref]:contains(${ORDER_REF})`,
         },
         {
-            content: "The totals are summed, in the company's currency",
-            trigger: ".o_list_view tfoot td:contains(24.00)",
+            content: "The totals are summed in the company's currency (2 x £12.00 at 0.8 = 30.00)",
+            trigger: ".o_list_view tfoot td:contains(30.00)",
         },
-        screenshot("amazon_orders", "body:has(.o_list_view tfoot td:contains(24.00))"),
+        screenshot("amazon_orders", "body:has(.o_list_view tfoot td:contains(30.00))"),
         {
             content: "Open the search options",
             trigger: ".o_searchview_dropdown_toggler",
