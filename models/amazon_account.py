@@ -681,8 +681,10 @@ class AmazonAccount(models.Model):
     def _unlink_except_with_orders(self):
         # Deleting would leave the orders with an Amazon ID and no channel, and
         # take their import log, SKU maps and shipment confirmations along.
-        if self.env["sale.order"].sudo().search_count(
-            [("amazon_account_id", "in", self.ids)], limit=1
+        if (
+            self.env["sale.order"]
+            .sudo()
+            .search_count([("amazon_account_id", "in", self.ids)], limit=1)
         ):
             raise UserError(
                 self.env._(
