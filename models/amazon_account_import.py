@@ -492,6 +492,18 @@ class AmazonAccount(models.Model):
             return self._get_credentials_blocker()
         return False
 
+    def _raise_if_blocked(self):
+        """Stop a user's action on a channel that cannot call Amazon, saying why."""
+        blocker = self._get_import_blocker()
+        if blocker:
+            raise UserError(
+                self.env._(
+                    "Channel %(channel)s cannot call Amazon: %(reason)s",
+                    channel=self.name,
+                    reason=blocker,
+                )
+            )
+
     @contextmanager
     def _import_lock(self, commit=False):
         """Hold the channel's import lock for a whole run.
@@ -549,15 +561,7 @@ class AmazonAccount(models.Model):
     def _import_order_refs(self, refs):
         """Import the given Amazon orders one by one (getOrder): support and retries."""
         self.ensure_one()
-        blocker = self._get_import_blocker()
-        if blocker:
-            raise UserError(
-                self.env._(
-                    "Channel %(channel)s cannot call Amazon: %(reason)s",
-                    channel=self.name,
-                    reason=blocker,
-                )
-            )
+        self._raise_if_blocked()
         SaleOrder = self.env["sale.order"]
         stats = Counter()
         with self._import_lock() as locked, self._get_amazon_client() as client:

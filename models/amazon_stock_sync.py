@@ -138,15 +138,7 @@ class AmazonAccount(models.Model):
         return self._stock_notification(result)
 
     def _stock_check_access(self):
-        blocker = self._get_import_blocker()
-        if blocker:
-            raise UserError(
-                self.env._(
-                    "Channel %(channel)s cannot call Amazon: %(reason)s",
-                    channel=self.name,
-                    reason=blocker,
-                )
-            )
+        self._raise_if_blocked()
 
     def _stock_notification(self, message):
         return {
