@@ -3,7 +3,7 @@
 No Odoo import anywhere in this package, so it can be used and tested alone.
 """
 
-from .errors import AmazonError, ThrottledError, MESSAGES, redact
+from .errors import AmazonError, ThrottledError, MESSAGES, redact, unexpected_summary
 from .pacing import MemoryStore, Pacer, TokenBucket, USAGE_PLANS
 from .orders import INCLUDED_DATA, OrdersPage
 from .client import (
@@ -37,4 +37,5 @@ __all__ = [
     "inventory",
     "redact",
     "shipments",
+    "unexpected_summary",
 ]

@@ -28,6 +28,13 @@ def redact(text):
     return SECRET_PATTERNS.sub("[redacted]", str(text))
 
 
+def unexpected_summary(error):
+    """The type and first line of an unexpected exception, secrets masked: what
+    users and logs are told of a failure that is not an AmazonError."""
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return redact(f"{type(error).__name__}: {first_line}"[:500])
+
+
 MESSAGES = {
     # Login with Amazon (token endpoint) failures.
     "invalid_grant": _lt(

@@ -16,7 +16,7 @@ from .. import const
 from ..amazon import (
     AmazonError,
     ThrottledError,
-    redact,
+    unexpected_summary,
 )
 
 _logger = logging.getLogger(__name__)
@@ -28,12 +28,6 @@ IMPORT_NOW_MAX_BATCHES = 5
 # longer backlog would take hours of searchOrders pages.
 IMPORT_MAX_LOOKBACK_DAYS = 730
 IMPORT_INCIDENT_ACTIVITY = "sale_amazon_spapi.mail_activity_type_amazon_import_incident"
-
-
-def _one_line(error):
-    """The type and first line of an unexpected exception, for users."""
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    return f"{type(error).__name__}: {first_line}"[:500]
 
 
 class AmazonAccount(models.Model):
@@ -219,7 +213,7 @@ class AmazonAccount(models.Model):
                 "failing",
                 self.env._(
                     "The import stopped on an unexpected error: %(error)s",
-                    error=redact(_one_line(error)),
+                    error=unexpected_summary(error),
                 ),
             )
             new_errors = self._get_open_error_logs() - logs_before

@@ -11,14 +11,9 @@ from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import const
-from ..amazon import AmazonError, feeds, inventory, redact
+from ..amazon import AmazonError, feeds, inventory, unexpected_summary
 
 _logger = logging.getLogger(__name__)
-
-
-def _one_line(error):
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    return f"{type(error).__name__}: {first_line}"[:500]
 
 
 class AmazonSkuMap(models.Model):
@@ -194,7 +189,7 @@ class AmazonAccount(models.Model):
             _logger.exception("Amazon stock sync of channel %s failed", self.id)
             self.stock_sync_message = self.env._(
                 "The stock sync stopped on an unexpected error: %(error)s",
-                error=redact(_one_line(error)),
+                error=unexpected_summary(error),
             )
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
