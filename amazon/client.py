@@ -10,6 +10,7 @@ exceptions that carry no request id.
 
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import random
@@ -473,6 +474,32 @@ class LwaTokenClient(AccessTokenClient):
             self._redirect_uri = None
 
 
+def follow_next_tokens(
+    fetch, token=None, repeat_detail="", max_pages=None, limit_detail=""
+):
+    """Pages of ``fetch(token)``, following each page's ``next_token``.
+
+    Amazon handing back a token it gave before would loop for ever: that, or
+    ``max_pages`` pages still asking for more (``limit_detail`` says so), is an
+    unexpected answer.
+    """
+    seen = set()
+    for _page in itertools.count() if max_pages is None else range(max_pages):
+        page = fetch(token)
+        yield page
+        if not page.next_token:
+            return
+        if page.next_token in seen:
+            raise AmazonError(
+                "unexpected",
+                params={"detail": repeat_detail},
+                request_id=page.request_id,
+            )
+        seen.add(page.next_token)
+        token = page.next_token
+    raise AmazonError("unexpected", params={"detail": limit_detail})
+
+
 class _ChannelClientMixin:
     """Bind a library client to a ChannelConfig and make its failures typed."""
 
@@ -806,20 +833,13 @@ class AmazonClient:
     def iter_orders(self, **kwargs):
         """Pages of searchOrders, following nextToken with the same filters."""
         token = kwargs.pop("pagination_token", None)
-        seen = set()
-        while True:
-            page = self.search_orders(pagination_token=token, **kwargs)
-            yield page
-            if not page.next_token:
-                return
-            if page.next_token in seen:
-                raise AmazonError(
-                    "unexpected",
-                    params={"detail": "searchOrders repeats a pagination token"},
-                    request_id=page.request_id,
-                )
-            seen.add(page.next_token)
-            token = page.next_token
+        return follow_next_tokens(
+            lambda next_token: self.search_orders(
+                pagination_token=next_token, **kwargs
+            ),
+            token,
+            repeat_detail="searchOrders repeats a pagination token",
+        )
 
     def get_order(self, order_id, included_data=orders.INCLUDED_DATA):
         """One order (Orders API 2026-01-01 getOrder) with all included data."""

@@ -21,7 +21,12 @@ from sp_api.api.listings_items.listings_items_2021_08_01 import (
 from sp_api.base import fill_query_params, sp_endpoint
 
 from . import feeds, links
-from .client import _ChannelClientMixin, _request_id, _transport_error
+from .client import (
+    _ChannelClientMixin,
+    _request_id,
+    _transport_error,
+    follow_next_tokens,
+)
 from .errors import AmazonError
 
 # Feed documents live on Amazon's S3 buckets (e.g.
@@ -400,26 +405,12 @@ def inventory_summaries(client, marketplace_id, next_token=None):
 
 def iter_inventory_summaries(client, marketplace_id):
     """Pages of getInventorySummaries, following nextToken."""
-    token, seen = None, set()
-    for _page in range(MAX_SUMMARY_PAGES):
-        page = inventory_summaries(client, marketplace_id, token)
-        yield page
-        if not page.next_token:
-            return
-        if page.next_token in seen:
-            raise AmazonError(
-                "unexpected",
-                params={"detail": "getInventorySummaries repeats a nextToken"},
-                request_id=page.request_id,
-            )
-        seen.add(page.next_token)
-        token = page.next_token
-    raise AmazonError(
-        "unexpected",
-        params={
-            "detail": f"getInventorySummaries still pages after {MAX_SUMMARY_PAGES} "
-            f"pages of {marketplace_id}"
-        },
+    return follow_next_tokens(
+        lambda token: inventory_summaries(client, marketplace_id, token),
+        repeat_detail="getInventorySummaries repeats a nextToken",
+        max_pages=MAX_SUMMARY_PAGES,
+        limit_detail=f"getInventorySummaries still pages after {MAX_SUMMARY_PAGES} "
+        f"pages of {marketplace_id}",
     )
 
 
