@@ -1949,11 +1949,8 @@ class _ImportBatch:
         def refused(picking, error):
             nonlocal short
             short -= picking.move_ids
-            self.stats["delivery_errors"] += 1
-            self._schedule_activity(
-                picking.sale_id,
-                "mail.mail_activity_data_warning",
-                self.env._("Validate the Amazon delivery"),
+            self._delivery_refused(
+                picking,
                 self.env._(
                     "Amazon shipped order %(order)s but Odoo could not "
                     "validate delivery %(picking)s: %(error)s",
@@ -2064,6 +2061,16 @@ class _ImportBatch:
                 short |= move
         return short
 
+    def _delivery_refused(self, picking, note):
+        """A delivery Odoo would not validate stays open, with an activity."""
+        self.stats["delivery_errors"] += 1
+        self._schedule_activity(
+            picking.sale_id,
+            "mail.mail_activity_data_warning",
+            self.env._("Validate the Amazon delivery"),
+            note,
+        )
+
     def _schedule_activity(self, order, activity_xmlid, summary, note):
         """An activity for the channel's responsible person on an imported order."""
         order.activity_schedule(
@@ -2147,11 +2154,8 @@ class _ImportBatch:
             ).button_validate()
 
         def refused(picking, error):
-            self.stats["delivery_errors"] += 1
-            self._schedule_activity(
-                picking.sale_id,
-                "mail.mail_activity_data_warning",
-                self.env._("Validate the Amazon delivery"),
+            self._delivery_refused(
+                picking,
                 self.env._(
                     "Amazon reports units of order %(order)s shipped but Odoo could "
                     "not validate them on delivery %(picking)s: %(error)s",
